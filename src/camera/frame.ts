@@ -1,0 +1,46 @@
+/** One decoded picture, as every source hands it to the pipeline. */
+export interface Frame {
+  /** Camera name (the key under `cameras` in the config). */
+  camera: string;
+  /** Per-camera frame number, counting every frame the source produced (dropped ones too). */
+  seq: number;
+  /** performance.now() when the frame was complete in memory. */
+  capturedAt: number;
+  /** Date.now() at the same moment, for payload timestamps. */
+  wallTime: number;
+  /** Milliseconds spent reading and decoding this frame. */
+  captureMs: number;
+  width: number;
+  height: number;
+  /** Tightly packed RGB, 3 bytes a pixel, row after row: width * height * 3 bytes. */
+  data: Buffer;
+  /** Where the frame came from (a file path, an input URL), to name the culprit in errors. */
+  origin: string;
+}
+
+/** What a source tells its owner. Sources never throw at their owner: they report. */
+export interface FrameSink {
+  frame(frame: Frame): void;
+  /** A frame that could not be read or decoded: skipped, counted, named. */
+  skipped(origin: string, reason: string): void;
+  /** The source has nothing more to give (a non-looping file list, an input that ended) or failed for good. */
+  ended(reason: string): void;
+}
+
+export interface SourceCounters {
+  /** Frames delivered to the sink. */
+  captured: number;
+  /** Frames that could not be decoded. */
+  skipped: number;
+  /** Times the underlying process or reader was restarted. */
+  restarts: number;
+}
+
+/** The hardware seam for cameras: one implementation per `cameras.<name>.source.type`. */
+export interface FrameSource {
+  readonly camera: string;
+  start(sink: FrameSink): Promise<void>;
+  /** Stops capture; resolves when nothing of the source is running any more. */
+  stop(): Promise<void>;
+  counters(): SourceCounters;
+}

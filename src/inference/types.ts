@@ -1,0 +1,35 @@
+/** Normalised box in [0, 1] frame coordinates. */
+export interface Box {
+  xmin: number;
+  ymin: number;
+  xmax: number;
+  ymax: number;
+}
+
+/** The one result type that leaves inference. */
+export interface Detection {
+  label: string;
+  classId: number;
+  score: number;
+  box?: Box;
+}
+
+export type ModelKind = 'ssd' | 'classification';
+export type Backend = 'cpu' | 'edgetpu';
+
+export type TensorDataType = 'float32' | 'float16' | 'int32' | 'uint8' | 'int64' | 'string' | 'bool' | 'int16' | 'complex64' | 'int8' | 'float64' | 'unknown';
+
+export interface Quantization {
+  /** One entry per tensor, or one per channel along quantizedDimension. */
+  scale: number[];
+  zeroPoint: number[];
+  quantizedDimension: number;
+}
+
+export interface TensorSpec {
+  index: number;
+  name: string;
+  shape: number[];
+  dataType: TensorDataType;
+  quantization?: Quantization;
+}

@@ -1,0 +1,24 @@
+import { pino, type Logger, type LevelWithSilent } from 'pino';
+
+export type { Logger };
+
+/** Paths redacted wherever a config object or client options reach a log line. */
+export const REDACT_PATHS = ['password', '*.password', '*.*.password', 'mqtt.password', 'key', '*.key', '*.*.key', 'token', '*.token'];
+
+/** JSON lines to stdout (journald keeps them); one root per process, child loggers per module. */
+export function createLogger(level: LevelWithSilent, destination?: pino.DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      base: { service: 'mobilenet-edge' },
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+    },
+    destination ?? pino.destination({ fd: 1, sync: false }),
+  );
+}
+
+/** For library-level code and tests that need a logger but no output. */
+export function silentLogger(): Logger {
+  return pino({ level: 'silent' });
+}
