@@ -5,7 +5,10 @@ export type { Logger };
 /** Paths redacted wherever a config object or client options reach a log line. */
 export const REDACT_PATHS = ['password', '*.password', '*.*.password', 'mqtt.password', 'key', '*.key', '*.*.key', 'token', '*.token'];
 
-/** JSON lines to stdout (journald keeps them); one root per process, child loggers per module. */
+/**
+ * JSON lines to stdout (journald keeps them); one root per process, child loggers per module. Writes are synchronous:
+ * a daemon logs a few lines a minute, and the last line before a crash or exit must not be lost.
+ */
 export function createLogger(level: LevelWithSilent, destination?: pino.DestinationStream): Logger {
   return pino(
     {
@@ -14,7 +17,7 @@ export function createLogger(level: LevelWithSilent, destination?: pino.Destinat
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    destination ?? pino.destination({ fd: 1, sync: false }),
+    destination ?? pino.destination({ fd: 1, sync: true }),
   );
 }
 

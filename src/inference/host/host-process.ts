@@ -1,0 +1,182 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { HostReply, LoadRequest, LoadedReply, ResultReply } from './protocol.js';
+
+/** The host died (crash, abort, SIGSEGV in the runtime or the delegate) or was killed. */
+export class HostExitedError extends Error {
+  constructor(
+    message: string,
+    readonly code: number | null,
+    readonly signal: NodeJS.Signals | null,
+  ) {
+    super(message);
+    this.name = 'HostExitedError';
+  }
+}
+
+/** A request took longer than its deadline: the host is killed, since a hung inference never returns. */
+export class HostTimeoutError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'HostTimeoutError';
+  }
+}
+
+/** The host answered with an error (bad model, invoke failure): the host itself is still alive. */
+export class HostRequestError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'HostRequestError';
+  }
+}
+
+interface Pending {
+  id: number;
+  message: LoadRequest | { type: 'infer'; id: number; input: Uint8Array };
+  timeoutMs: number;
+  resolve(reply: HostReply): void;
+  reject(err: Error): void;
+}
+
+/** Where the host entry is: the compiled .js next to this file, or the .ts source under a TypeScript loader (tests). */
+function hostEntry(): { path: string; execArgv: string[] } {
+  const here = fileURLToPath(import.meta.url);
+  if (here.endsWith('.ts')) return { path: join(dirname(here), 'host-main.ts'), execArgv: ['--import', 'tsx'] };
+  return { path: join(dirname(here), 'host-main.js'), execArgv: [] };
+}
+
+const STDERR_LINES = 20;
+
+/**
+ * One inference host child process. Requests go one at a time (the runtime is synchronous anyway), so a deadline
+ * measures the inference itself and not time spent queued behind other cameras.
+ */
+export class HostProcess {
+  private child: ChildProcess | undefined;
+  private nextId = 1;
+  private queue: Pending[] = [];
+  private inFlight: Pending | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private stderrTail: string[] = [];
+  private exitPromise: Promise<void> | undefined;
+  private exited = false;
+
+  /** pid of the running host, for tests and logs. */
+  get pid(): number | undefined {
+    return this.exited ? undefined : this.child?.pid;
+  }
+
+  get alive(): boolean {
+    return this.child !== undefined && !this.exited;
+  }
+
+  start(): void {
+    if (this.child) throw new Error('host already started');
+    const entry = hostEntry();
+    const child = fork(entry.path, [], {
+      serialization: 'advanced',
+      execArgv: entry.execArgv,
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    });
+    this.child = child;
+    let partial = '';
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (chunk: string) => {
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) if (line.trim()) this.stderrTail.push(line.trim());
+      if (this.stderrTail.length > STDERR_LINES) this.stderrTail.splice(0, this.stderrTail.length - STDERR_LINES);
+    });
+    child.on('message', (reply: HostReply) => this.onReply(reply));
+    this.exitPromise = new Promise((resolve) => {
+      child.on('exit', (code, signal) => {
+        this.exited = true;
+        this.onExit(code, signal);
+        resolve();
+      });
+    });
+    child.on('error', () => {
+      // 'exit' follows (or the fork failed and nothing runs): either way onExit rejects what waits.
+    });
+  }
+
+  load(req: Omit<LoadRequest, 'type' | 'id'>, timeoutMs: number): Promise<LoadedReply> {
+    return this.request({ type: 'load', ...req }, timeoutMs) as Promise<LoadedReply>;
+  }
+
+  infer(input: Uint8Array, timeoutMs: number): Promise<ResultReply> {
+    return this.request({ type: 'infer', input }, timeoutMs) as Promise<ResultReply>;
+  }
+
+  /** Last lines the host wrote to stderr (TFLite and delegates report there). */
+  stderr(): string[] {
+    return [...this.stderrTail];
+  }
+
+  /** Stops the host and resolves once it has exited. */
+  async stop(graceMs = 1000): Promise<void> {
+    const child = this.child;
+    if (!child || this.exited) return;
+    if (child.connected) child.disconnect();
+    const killer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    await this.exitPromise;
+    clearTimeout(killer);
+  }
+
+  private request(body: { type: 'load'; threads: number; modelPath: string } | { type: 'infer'; input: Uint8Array }, timeoutMs: number): Promise<HostReply> {
+    return new Promise((resolve, reject) => {
+      if (!this.alive) {
+        reject(new HostExitedError('inference host is not running', null, null));
+        return;
+      }
+      const id = this.nextId++;
+      this.queue.push({ id, message: { ...body, id } as Pending['message'], timeoutMs, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    if (this.inFlight || this.queue.length === 0 || !this.child) return;
+    const next = this.queue.shift()!;
+    this.inFlight = next;
+    this.timer = setTimeout(() => this.onTimeout(next), next.timeoutMs);
+    this.child.send(next.message, (err) => {
+      if (err && this.inFlight === next) this.finish(next, undefined, new HostExitedError(`cannot reach inference host: ${err.message}`, null, null));
+    });
+  }
+
+  private onReply(reply: HostReply): void {
+    const current = this.inFlight;
+    if (!current || current.id !== reply.id) return; // a late answer to a request that already timed out
+    if (reply.type === 'error') this.finish(current, undefined, new HostRequestError(reply.message));
+    else this.finish(current, reply);
+  }
+
+  private onTimeout(pending: Pending): void {
+    if (this.inFlight !== pending) return;
+    const what = pending.message.type === 'load' ? 'model load' : 'inference';
+    this.finish(pending, undefined, new HostTimeoutError(`${what} did not finish within ${pending.timeoutMs} ms; inference host killed`));
+    this.child?.kill('SIGKILL');
+  }
+
+  private finish(pending: Pending, reply?: HostReply, err?: Error): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.inFlight = undefined;
+    if (err) pending.reject(err);
+    else pending.resolve(reply!);
+    this.pump();
+  }
+
+  private onExit(code: number | null, signal: NodeJS.Signals | null): void {
+    clearTimeout(this.timer);
+    const tail = this.stderrTail.slice(-3).join(' | ');
+    const how = signal ? `killed by ${signal}` : `exited with code ${code}`;
+    const err = new HostExitedError(`inference host ${how}${tail ? `: ${tail}` : ''}`, code, signal);
+    const waiting = [...(this.inFlight ? [this.inFlight] : []), ...this.queue];
+    this.inFlight = undefined;
+    this.queue = [];
+    for (const p of waiting) p.reject(err);
+  }
+}

@@ -1,0 +1,85 @@
+import sharp from 'sharp';
+import type { Box } from './types.js';
+
+export type ResizeMode = 'stretch' | 'letterbox' | 'crop';
+
+/**
+ * How model-input coordinates map back to frame coordinates, both normalised to [0, 1]:
+ * frameX = ax * modelX + bx, frameY = ay * modelY + by.
+ */
+export interface Geometry {
+  ax: number;
+  bx: number;
+  ay: number;
+  by: number;
+}
+
+export interface PreparedInput {
+  /** Packed RGB at the model's input size. */
+  data: Buffer;
+  geometry: Geometry;
+}
+
+export interface RgbImage {
+  width: number;
+  height: number;
+  data: Buffer;
+}
+
+// libvips would otherwise keep decoded images around; frames are never seen twice.
+sharp.cache(false);
+
+/**
+ * Resizes a packed RGB image to the model's input size. `stretch` ignores the aspect ratio, `letterbox` keeps all of
+ * the picture with black bars, `crop` fills the input and cuts the edges. The resize runs in libvips' thread pool,
+ * off the event loop.
+ */
+export async function prepareInput(image: RgbImage, width: number, height: number, mode: ResizeMode): Promise<PreparedInput> {
+  const { width: w, height: h } = image;
+  if (image.data.length !== w * h * 3) {
+    throw new Error(`frame holds ${image.data.length} bytes, expected ${w * h * 3} for ${w}x${h} RGB`);
+  }
+  const raw = { raw: { width: w, height: h, channels: 3 as const } };
+  if (mode === 'stretch' || (w === width && h === height)) {
+    const data = w === width && h === height ? image.data : await sharp(image.data, raw).resize(width, height, { fit: 'fill' }).raw().toBuffer();
+    return { data, geometry: { ax: 1, bx: 0, ay: 1, by: 0 } };
+  }
+  if (mode === 'letterbox') {
+    const scale = Math.min(width / w, height / h);
+    const rw = Math.max(1, Math.min(width, Math.round(w * scale)));
+    const rh = Math.max(1, Math.min(height, Math.round(h * scale)));
+    const left = Math.floor((width - rw) / 2);
+    const top = Math.floor((height - rh) / 2);
+    const data = await sharp(image.data, raw)
+      .resize(rw, rh, { fit: 'fill' })
+      .extend({ top, bottom: height - rh - top, left, right: width - rw - left, background: { r: 0, g: 0, b: 0 } })
+      .raw()
+      .toBuffer();
+    // modelX * width = left + frameX * rw
+    return { data, geometry: { ax: width / rw, bx: -left / rw, ay: height / rh, by: -top / rh } };
+  }
+  const scale = Math.max(width / w, height / h);
+  const cw = Math.max(1, Math.min(w, Math.round(width / scale)));
+  const ch = Math.max(1, Math.min(h, Math.round(height / scale)));
+  const left = Math.floor((w - cw) / 2);
+  const top = Math.floor((h - ch) / 2);
+  const data = await sharp(image.data, raw)
+    .extract({ left, top, width: cw, height: ch })
+    .resize(width, height, { fit: 'fill' })
+    .raw()
+    .toBuffer();
+  // frameX * w = left + modelX * cw
+  return { data, geometry: { ax: cw / w, bx: left / w, ay: ch / h, by: top / h } };
+}
+
+const clamp01 = (v: number): number => (v < 0 ? 0 : v > 1 ? 1 : v);
+
+/** Maps a box from model-input coordinates to frame coordinates, clipped to the frame. */
+export function toFrameBox(box: Box, g: Geometry): Box {
+  return {
+    xmin: clamp01(g.ax * box.xmin + g.bx),
+    ymin: clamp01(g.ay * box.ymin + g.by),
+    xmax: clamp01(g.ax * box.xmax + g.bx),
+    ymax: clamp01(g.ay * box.ymax + g.by),
+  };
+}

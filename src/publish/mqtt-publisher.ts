@@ -1,0 +1,217 @@
+import { readFileSync } from 'node:fs';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { Logger } from '../system/logger.js';
+
+export interface PublisherOptions {
+  url: string;
+  clientId: string;
+  username: string | null;
+  password: string | null;
+  keepaliveSec: number;
+  /** Topic under which this daemon publishes: `<topicPrefix>/<device.id>`. */
+  baseTopic: string;
+  /** Messages kept in memory while the broker is away; past that the oldest go and are counted. */
+  offlineQueue: number;
+  tls: { ca: string | null; cert: string | null; key: string | null; rejectUnauthorized: boolean };
+}
+
+export interface PublishOptions {
+  qos: 0 | 1 | 2;
+  retain: boolean;
+  /**
+   * `queue`: kept (bounded) while offline and sent in order on reconnect (detections).
+   * `latest`: only the newest message per topic is kept while offline (stats: an old one is worthless).
+   */
+  offline: 'queue' | 'latest';
+}
+
+export interface PublisherCounters {
+  connected: boolean;
+  published: number;
+  queued: number;
+  /** Messages dropped because the offline queue was full (never silently: logged and counted). */
+  droppedOffline: number;
+  publishErrors: number;
+  reconnects: number;
+}
+
+interface Pending {
+  topic: string;
+  payload: string | Buffer;
+  opts: PublishOptions;
+}
+
+const BASE_RECONNECT_MS = 1000;
+const MAX_RECONNECT_MS = 30_000;
+
+/**
+ * The daemon's one MQTT connection. Availability is a retained `online` on every connect with a retained `offline`
+ * as last will; an unreachable broker is never fatal: it retries with backoff while the pipeline keeps running.
+ */
+export class MqttPublisher {
+  private client: MqttClient | undefined;
+  private readonly queue: Pending[] = [];
+  private readonly latest = new Map<string, Pending>();
+  private readonly counters: PublisherCounters = { connected: false, published: 0, queued: 0, droppedOffline: 0, publishErrors: 0, reconnects: 0 };
+  private lastError = '';
+  private overflowLogged = false;
+  private readonly onConnectHooks: (() => void)[] = [];
+
+  constructor(
+    private readonly opts: PublisherOptions,
+    private readonly log: Logger,
+    private readonly connect: (url: string, options: IClientOptions) => MqttClient = mqtt.connect,
+  ) {}
+
+  get availabilityTopic(): string {
+    return `${this.opts.baseTopic}/availability`;
+  }
+
+  topic(...parts: string[]): string {
+    return [this.opts.baseTopic, ...parts].join('/');
+  }
+
+  /** Called after each (re)connect, once availability is out: publishers of retained state re-send it here. */
+  onConnect(hook: () => void): void {
+    this.onConnectHooks.push(hook);
+  }
+
+  start(): void {
+    const { tls } = this.opts;
+    const options: IClientOptions = {
+      clientId: this.opts.clientId,
+      keepalive: this.opts.keepaliveSec,
+      reconnectPeriod: BASE_RECONNECT_MS,
+      connectTimeout: 10_000,
+      clean: true,
+      // Offline buffering is ours (bounded); mqtt.js's own queue is unbounded.
+      queueQoSZero: false,
+      will: { topic: this.availabilityTopic, payload: Buffer.from('offline'), qos: 1, retain: true },
+    };
+    if (this.opts.username !== null) options.username = this.opts.username;
+    if (this.opts.password !== null) options.password = this.opts.password;
+    if (tls.ca) options.ca = readFileSync(tls.ca);
+    if (tls.cert) options.cert = readFileSync(tls.cert);
+    if (tls.key) options.key = readFileSync(tls.key);
+    options.rejectUnauthorized = tls.rejectUnauthorized;
+
+    const client = this.connect(this.opts.url, options);
+    this.client = client;
+    client.on('connect', () => {
+      this.counters.connected = true;
+      client.options.reconnectPeriod = BASE_RECONNECT_MS;
+      this.lastError = '';
+      this.log.info({ url: redactUrl(this.opts.url), clientId: this.opts.clientId }, 'connected to MQTT broker');
+      client.publish(this.availabilityTopic, 'online', { qos: 1, retain: true });
+      for (const hook of this.onConnectHooks) hook();
+      this.flush();
+    });
+    client.on('reconnect', () => {
+      this.counters.reconnects++;
+      // Exponential backoff with jitter: mqtt.js reads the period when it schedules the next attempt.
+      const next = Math.min(MAX_RECONNECT_MS, client.options.reconnectPeriod! * 2);
+      client.options.reconnectPeriod = Math.round(next * (0.8 + Math.random() * 0.4));
+    });
+    client.on('close', () => {
+      if (this.counters.connected) this.log.warn({ url: redactUrl(this.opts.url) }, 'MQTT connection lost; retrying with backoff');
+      this.counters.connected = false;
+    });
+    client.on('error', (err) => {
+      // One line per distinct error, not one per retry.
+      if (err.message !== this.lastError) {
+        this.lastError = err.message;
+        this.log.warn({ url: redactUrl(this.opts.url), err: err.message }, 'MQTT broker unreachable or refused the connection; retrying');
+      }
+    });
+  }
+
+  publish(topic: string, payload: string | Buffer, opts: PublishOptions): void {
+    const client = this.client;
+    if (!client || !client.connected) {
+      this.hold({ topic, payload, opts });
+      return;
+    }
+    this.send({ topic, payload, opts });
+  }
+
+  snapshot(): PublisherCounters {
+    return { ...this.counters, queued: this.queue.length + this.latest.size };
+  }
+
+  /** Publishes `offline` (when connected) and disconnects, within `timeoutMs`. */
+  async stop(timeoutMs = 2000): Promise<void> {
+    const client = this.client;
+    if (!client) return;
+    const queued = this.queue.length + this.latest.size;
+    if (queued > 0) this.log.warn({ queued }, 'stopping with MQTT messages still queued (broker unreachable)');
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => client.end(true, () => resolve()), timeoutMs);
+      const end = (): void => {
+        client.end(false, () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      };
+      if (client.connected) client.publish(this.availabilityTopic, 'offline', { qos: 1, retain: true }, end);
+      else {
+        clearTimeout(timer);
+        client.end(true, () => resolve());
+      }
+    });
+    this.counters.connected = false;
+  }
+
+  private send(m: Pending): void {
+    this.client!.publish(m.topic, m.payload, { qos: m.opts.qos, retain: m.opts.retain }, (err) => {
+      if (err) {
+        this.counters.publishErrors++;
+        this.log.warn({ topic: m.topic, err: err.message }, 'MQTT publish failed');
+      }
+    });
+    this.counters.published++;
+  }
+
+  private hold(m: Pending): void {
+    if (m.opts.offline === 'latest') {
+      this.latest.set(m.topic, m);
+      return;
+    }
+    if (this.opts.offlineQueue === 0) {
+      this.countDrop();
+      return;
+    }
+    if (this.queue.length >= this.opts.offlineQueue) {
+      this.queue.shift();
+      this.countDrop();
+    }
+    this.queue.push(m);
+  }
+
+  private countDrop(): void {
+    this.counters.droppedOffline++;
+    if (!this.overflowLogged) {
+      this.overflowLogged = true;
+      this.log.warn({ limit: this.opts.offlineQueue }, 'MQTT offline queue full: dropping the oldest messages (counted in stats as mqtt.droppedOffline)');
+    }
+  }
+
+  private flush(): void {
+    const held = [...this.queue, ...this.latest.values()];
+    this.queue.length = 0;
+    this.latest.clear();
+    if (held.length > 0) this.log.info({ messages: held.length }, 'sending messages held while the broker was away');
+    for (const m of held) this.send(m);
+    this.overflowLogged = false;
+  }
+}
+
+/** The broker URL without credentials, for logs. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '[redacted]';
+    return u.toString();
+  } catch {
+    return '[unparsable url]';
+  }
+}

@@ -1,0 +1,42 @@
+import type { Backend, Detection } from '../inference/types.js';
+import type { StageTimes } from '../stats/camera-stats.js';
+
+export interface DetectionsPayload {
+  v: 1;
+  ts: string;
+  seq: number;
+  camera: string;
+  model: string;
+  backend: Backend;
+  frame: { width: number; height: number };
+  latencyMs: StageTimes;
+  results: Detection[];
+}
+
+const r2 = (v: number): number => Math.round(v * 100) / 100;
+const r4 = (v: number): number => Math.round(v * 10000) / 10000;
+
+/** One processed frame as published on `<prefix>/<device>/<camera>/detections`. */
+export function detectionsPayload(p: Omit<DetectionsPayload, 'v' | 'ts'> & { wallTime: number }): DetectionsPayload {
+  return {
+    v: 1,
+    ts: new Date(p.wallTime).toISOString(),
+    seq: p.seq,
+    camera: p.camera,
+    model: p.model,
+    backend: p.backend,
+    frame: p.frame,
+    latencyMs: {
+      capture: r2(p.latencyMs.capture),
+      preprocess: r2(p.latencyMs.preprocess),
+      inference: r2(p.latencyMs.inference),
+      postprocess: r2(p.latencyMs.postprocess),
+      total: r2(p.latencyMs.total),
+    },
+    results: p.results.map((d) => {
+      const out: Detection = { label: d.label, classId: d.classId, score: r4(d.score) };
+      if (d.box) out.box = { xmin: r4(d.box.xmin), ymin: r4(d.box.ymin), xmax: r4(d.box.xmax), ymax: r4(d.box.ymax) };
+      return out;
+    }),
+  };
+}

@@ -1,0 +1,46 @@
+import { LatencyWindow, type LatencySummary } from './latency-window.js';
+
+export const STAGES = ['capture', 'preprocess', 'inference', 'postprocess', 'total'] as const;
+export type Stage = (typeof STAGES)[number];
+export type StageTimes = Record<Stage, number>;
+
+export interface CameraCounters {
+  captured: number;
+  processed: number;
+  /** Frames replaced in the latest-frame slot before inference could take them (capture outran inference or detect.fps). */
+  dropped: number;
+  /** Frames the source could not decode. */
+  skipped: number;
+  /** Frames whose preprocessing or inference failed. */
+  errors: number;
+}
+
+export interface CameraStatsSnapshot {
+  fps: { captured: number; processed: number; dropped: number };
+  totals: CameraCounters;
+  latencyMs: Record<Stage, LatencySummary>;
+}
+
+/** Counters and per-stage latency of one camera; `snapshot` closes an interval. */
+export class CameraStats {
+  readonly totals: CameraCounters = { captured: 0, processed: 0, dropped: 0, skipped: 0, errors: 0 };
+  private readonly windows = Object.fromEntries(STAGES.map((s) => [s, new LatencyWindow()])) as Record<Stage, LatencyWindow>;
+  private last: CameraCounters = { ...this.totals };
+
+  recordProcessed(times: StageTimes): void {
+    this.totals.processed++;
+    for (const s of STAGES) this.windows[s].add(times[s]);
+  }
+
+  snapshot(intervalSec: number): CameraStatsSnapshot {
+    const per = (k: keyof CameraCounters): number => Math.round(((this.totals[k] - this.last[k]) / intervalSec) * 100) / 100;
+    const snap: CameraStatsSnapshot = {
+      fps: { captured: per('captured'), processed: per('processed'), dropped: per('dropped') },
+      totals: { ...this.totals },
+      latencyMs: Object.fromEntries(STAGES.map((s) => [s, this.windows[s].summary()])) as Record<Stage, LatencySummary>,
+    };
+    this.last = { ...this.totals };
+    for (const s of STAGES) this.windows[s].reset();
+    return snap;
+  }
+}

@@ -1,0 +1,47 @@
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+
+export interface ProcessSample {
+  rssMb: number;
+  heapUsedMb: number;
+  /** CPU time of this process over the interval, as a percentage of one core. */
+  cpuPercent: number;
+  eventLoopLagMs: { p50: number; p99: number; max: number };
+}
+
+/** RSS, CPU and event-loop lag of the daemon process, each read as a delta since the previous sample. */
+export class ProcessStats {
+  private readonly lag: IntervalHistogram;
+  private lastCpu = process.cpuUsage();
+  private lastAt = performance.now();
+
+  constructor() {
+    this.lag = monitorEventLoopDelay({ resolution: 10 });
+    this.lag.enable();
+  }
+
+  sample(): ProcessSample {
+    const now = performance.now();
+    const cpu = process.cpuUsage(this.lastCpu);
+    const elapsedMs = Math.max(1, now - this.lastAt);
+    this.lastCpu = process.cpuUsage();
+    this.lastAt = now;
+    const mem = process.memoryUsage();
+    const ms = (ns: number): number => Math.round((ns / 1e6) * 100) / 100;
+    const sample: ProcessSample = {
+      rssMb: Math.round((mem.rss / 1048576) * 10) / 10,
+      heapUsedMb: Math.round((mem.heapUsed / 1048576) * 10) / 10,
+      cpuPercent: Math.round(((cpu.user + cpu.system) / 1000 / elapsedMs) * 1000) / 10,
+      eventLoopLagMs: {
+        p50: ms(this.lag.percentile(50)),
+        p99: ms(this.lag.percentile(99)),
+        max: ms(this.lag.max),
+      },
+    };
+    this.lag.reset();
+    return sample;
+  }
+
+  stop(): void {
+    this.lag.disable();
+  }
+}

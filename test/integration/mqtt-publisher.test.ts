@@ -1,0 +1,101 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { MqttPublisher, type PublisherOptions } from '../../src/publish/mqtt-publisher.js';
+import { silentLogger } from '../../src/system/logger.js';
+import { TestBroker, freePort } from '../helpers/broker.js';
+import { Subscriber, uniquePrefix } from '../helpers/mqtt.js';
+
+const queued = { qos: 1 as const, retain: false, offline: 'queue' as const };
+
+function options(url: string, baseTopic: string, extra: Partial<PublisherOptions> = {}): PublisherOptions {
+  return {
+    url,
+    clientId: `${baseTopic}-client`,
+    username: null,
+    password: null,
+    keepaliveSec: 10,
+    baseTopic,
+    offlineQueue: 100,
+    tls: { ca: null, cert: null, key: null, rejectUnauthorized: true },
+    ...extra,
+  };
+}
+
+const until = async (cond: () => boolean, ms: number, what: string): Promise<void> => {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+
+describe('MqttPublisher', () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  it('announces online (retained), publishes, and leaves a retained offline on stop', async () => {
+    const base = uniquePrefix('pub');
+    const sub = await Subscriber.connect(`${base}/#`);
+    cleanups.push(() => sub.close());
+    const pub = new MqttPublisher(options('mqtt://127.0.0.1:1883', base), silentLogger());
+    pub.start();
+    await sub.waitFor((m) => m.topic === `${base}/availability` && m.payload.toString() === 'online', 5000, 'online');
+    pub.publish(pub.topic('cam', 'detections'), '{"seq":1}', queued);
+    await sub.waitFor((m) => m.topic === `${base}/cam/detections`, 5000, 'detection');
+    await pub.stop();
+    await sub.waitFor((m) => m.topic === `${base}/availability` && m.payload.toString() === 'offline', 5000, 'offline');
+    // A late subscriber sees the retained offline.
+    const late = await Subscriber.connect(`${base}/availability`);
+    cleanups.push(() => late.close());
+    const retained = await late.waitFor(() => true, 3000, 'retained availability');
+    expect(retained.retain).toBe(true);
+    expect(retained.payload.toString()).toBe('offline');
+    expect(pub.snapshot().published).toBeGreaterThanOrEqual(1);
+  });
+
+  it('starts without a broker, holds messages in order, and delivers them when the broker comes', async () => {
+    const broker = new TestBroker(await freePort());
+    cleanups.push(() => broker.stop());
+    const base = uniquePrefix('late');
+    const pub = new MqttPublisher(options(broker.url, base, { offlineQueue: 3 }), silentLogger());
+    pub.start();
+    cleanups.push(() => pub.stop(500));
+    for (let i = 1; i <= 5; i++) pub.publish(pub.topic('cam', 'detections'), String(i), queued);
+    for (let i = 1; i <= 3; i++) pub.publish(pub.topic('stats'), `stats ${i}`, { qos: 0, retain: true, offline: 'latest' });
+    const held = pub.snapshot();
+    expect(held.connected).toBe(false);
+    expect(held.queued).toBe(4); // 3 detections + the newest stats
+    expect(held.droppedOffline).toBe(2);
+
+    await broker.start();
+    const sub = await Subscriber.connect(`${base}/#`, broker.url);
+    cleanups.push(() => sub.close());
+    await until(() => pub.snapshot().connected, 10_000, 'publisher to connect');
+    await sub.waitFor((m) => m.topic === `${base}/cam/detections` && m.payload.toString() === '5', 5000, 'last detection');
+    await sub.waitFor((m) => m.topic === `${base}/stats`, 5000, 'stats');
+    expect(sub.on(`${base}/cam/detections`).map((m) => m.payload.toString())).toEqual(['3', '4', '5']);
+    expect(sub.on(`${base}/stats`).map((m) => m.payload.toString())).toEqual(['stats 3']);
+    expect(pub.snapshot().queued).toBe(0);
+  });
+
+  it('comes back after the broker restarts and re-announces online', async () => {
+    const broker = new TestBroker(await freePort());
+    cleanups.push(() => broker.stop());
+    await broker.start();
+    const base = uniquePrefix('restart');
+    const pub = new MqttPublisher(options(broker.url, base), silentLogger());
+    pub.start();
+    cleanups.push(() => pub.stop(500));
+    await until(() => pub.snapshot().connected, 5000, 'first connect');
+    await broker.stop();
+    await until(() => !pub.snapshot().connected, 5000, 'disconnect to be seen');
+    pub.publish(pub.topic('cam', 'detections'), 'while-away', queued);
+    await broker.start();
+    const sub = await Subscriber.connect(`${base}/#`, broker.url);
+    cleanups.push(() => sub.close());
+    await sub.waitFor((m) => m.topic === `${base}/availability` && m.payload.toString() === 'online', 10_000, 'online again');
+    await sub.waitFor((m) => m.payload.toString() === 'while-away', 5000, 'held message');
+    expect(pub.snapshot().reconnects).toBeGreaterThan(0);
+  });
+});
