@@ -1,0 +1,140 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { resolveCameras, type CameraConfig } from './cameras.js';
+import { ConfigError, type ConfigProblem } from './errors.js';
+import { isPlainObject } from './formats.js';
+import { parseJson } from './json.js';
+import { appSchema, type GlobalConfig } from './schema.js';
+import { runSchema, type PathValue } from './validate.js';
+
+/** The whole validated config: the global keys from the schema plus the resolved cameras. */
+export interface AppConfig extends Omit<GlobalConfig, 'cameras'> {
+  cameras: Record<string, CameraConfig>;
+}
+
+export interface LoadOptions {
+  /** Config file; otherwise MOBILENET_EDGE_CONFIG, then <projectRoot>/config/local.json, then the system path. */
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Check that model, label, TLS and image paths exist (default true; false for validating a config elsewhere). */
+  checkFiles?: boolean;
+  projectRoot?: string;
+}
+
+export const CONFIG_ENV = 'MOBILENET_EDGE_CONFIG';
+export const SYSTEM_CONFIG = '/etc/mobilenet-edge/config.json';
+// src/config/load.ts and dist/config/load.js both sit two levels below the project root.
+const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Which file to read and why, so a missing file can say where the name came from. */
+export function chooseConfigFile(opts: LoadOptions = {}): { file: string; reason: string } {
+  const env = opts.env ?? process.env;
+  if (opts.file) return { file: path.resolve(opts.file), reason: 'given on the command line' };
+  const fromEnv = env[CONFIG_ENV];
+  if (fromEnv) return { file: path.resolve(fromEnv), reason: `from ${CONFIG_ENV}` };
+  const local = path.join(opts.projectRoot ?? PROJECT_ROOT, 'config', 'local.json');
+  if (fs.existsSync(local)) return { file: local, reason: 'the checkout\'s config/local.json' };
+  return { file: SYSTEM_CONFIG, reason: `the default; pass --config FILE or set ${CONFIG_ENV}` };
+}
+
+/** defaults <- JSON file <- environment, validated; throws ConfigError listing every problem. */
+export function loadConfig(opts: LoadOptions = {}): { config: AppConfig; file: string } {
+  const env = opts.env ?? process.env;
+  const { file, reason } = chooseConfigFile(opts);
+  const raw = readConfigFile(file, reason);
+
+  const baseDir = path.dirname(file);
+  const global = runSchema(appSchema, raw, { env, baseDir });
+  const problems: ConfigProblem[] = [...global.problems];
+  const paths: PathValue[] = [...global.paths];
+  const config = global.value as unknown as AppConfig;
+
+  if (!problems.some((p) => p.key === 'cameras') && isPlainObject(global.value.cameras)) {
+    const cams = resolveCameras(global.value.cameras, global.value.filters, baseDir);
+    problems.push(...cams.problems);
+    paths.push(...cams.paths);
+    config.cameras = cams.cameras;
+  }
+  problems.push(...crossChecks(global.value));
+  if (opts.checkFiles ?? true) {
+    for (const p of paths) {
+      const message = problems.some((q) => q.key === p.key) ? undefined : checkPath(p);
+      if (message) problems.push({ key: p.key, message });
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(file, problems);
+  return { config, file };
+}
+
+function readConfigFile(file: string, reason: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const what = code === 'ENOENT' ? 'config file not found' : code === 'EISDIR' ? 'is a directory, not a config file' : `cannot read config file (${code ?? String(err)})`;
+    throw new ConfigError(file, [{ key: '', message: `${what} (${reason})` }]);
+  }
+  const parsed = parseJson(text);
+  if (!parsed.ok) {
+    throw new ConfigError(file, [{ key: '', message: `invalid JSON at line ${parsed.line}, column ${parsed.column}: ${parsed.message}` }]);
+  }
+  if (!isPlainObject(parsed.value)) throw new ConfigError(file, [{ key: '', message: 'must contain a JSON object ({ ... })' }]);
+  return parsed.value;
+}
+
+/** Rules between keys, which convict's per-key formats cannot express. */
+function crossChecks(c: GlobalConfig): ConfigProblem[] {
+  const { backend, model } = c.detector;
+  const problems: ConfigProblem[] = [];
+  if (backend === 'auto' && model.cpu === null && model.edgetpu === null) {
+    problems.push({ key: 'detector.model', message: 'set detector.model.cpu and/or detector.model.edgetpu (both are null)' });
+  }
+  if (backend === 'cpu' && model.cpu === null) {
+    problems.push({ key: 'detector.model.cpu', message: 'is required with detector.backend "cpu"' });
+  }
+  if (backend === 'edgetpu' && model.edgetpu === null) {
+    problems.push({ key: 'detector.model.edgetpu', message: 'is required with detector.backend "edgetpu"' });
+  }
+  // An _edgetpu model is a single Edge TPU custom op: the CPU cannot run it, it needs the plain twin.
+  if (typeof model.cpu === 'string' && /_edgetpu\.tflite$/.test(model.cpu)) {
+    problems.push({ key: 'detector.model.cpu', message: 'is an Edge TPU model (*_edgetpu.tflite); the CPU needs its plain twin (*.tflite)' });
+  }
+  return problems;
+}
+
+function checkPath(p: PathValue): string | undefined {
+  if (p.kind === 'pattern' && /[*?[{]/.test(p.value)) {
+    const parent = globParent(p.value);
+    return isDir(parent) ? undefined : `directory of the glob not found: ${parent}`;
+  }
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(p.value);
+  } catch {
+    return `file not found: ${p.value}`;
+  }
+  if (p.kind === 'file' && !stat.isFile()) return `is not a regular file: ${p.value}`;
+  try {
+    fs.accessSync(p.value, fs.constants.R_OK);
+  } catch {
+    return `not readable by this user: ${p.value}`;
+  }
+  return undefined;
+}
+
+/** The directory part before the first segment holding a glob character. */
+function globParent(pattern: string): string {
+  const parts = pattern.split(path.sep);
+  const firstGlob = parts.findIndex((s) => /[*?[{]/.test(s));
+  return parts.slice(0, firstGlob).join(path.sep) || path.sep;
+}
+
+function isDir(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,227 @@
+import os from 'node:os';
+import {
+  bool,
+  check,
+  edgetpuDevice,
+  int,
+  isPlainObject,
+  mqttUrl,
+  num,
+  oneOf,
+  orNull,
+  scoreMap,
+  stringArray,
+  text,
+  topicLevel,
+  topicPrefix,
+} from './formats.js';
+import { setting, type ValueOf } from './setting.js';
+
+/** The global convict schema. Camera entries have their own per-source-type schemas (cameras.ts). */
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const path = orNull(text({ nonEmpty: true }));
+
+export const filtersSchema = {
+  minScore: setting({
+    doc: 'Minimum score (0..1) for a detection to be published, unless perLabel sets another one for its label.',
+    format: num({ min: 0, max: 1 }),
+    default: 0.5,
+  }),
+  labels: setting({
+    doc: 'Allow-list of label names to publish; empty publishes every label.',
+    format: stringArray,
+    default: [],
+  }),
+  perLabel: setting({
+    doc: 'Per-label minimum score, e.g. {"person": 0.6, "cat": 0.4}; overrides minScore for that label.',
+    format: scoreMap,
+    default: {},
+  }),
+  maxResults: setting({
+    doc: 'At most this many detections per frame, highest scores first.',
+    format: int({ min: 1 }),
+    default: 20,
+  }),
+};
+
+export const appSchema = {
+  device: {
+    id: setting({
+      doc: 'Name of this device: the MQTT topic level under mqtt.topicPrefix and the Home Assistant node id.',
+      format: topicLevel,
+      default: os.hostname(),
+      defaultDoc: 'the host name',
+      env: 'MOBILENET_EDGE_DEVICE_ID',
+    }),
+  },
+  log: {
+    level: setting({
+      doc: 'Log level (pino JSON lines on stdout).',
+      format: oneOf(LOG_LEVELS),
+      default: 'info',
+      env: 'MOBILENET_EDGE_LOG_LEVEL',
+    }),
+  },
+  cameras: setting({
+    doc: 'Cameras by name (letters, digits, "_" and "-"); each entry is validated by the schema of its source.type, see below.',
+    // Entries are checked one by one in cameras.ts; here only the map itself, so convict leaves its contents alone.
+    format: check<Record<string, unknown>>('object: camera name -> camera', (v) => {
+      if (!isPlainObject(v)) return 'must be an object mapping camera names to cameras';
+      return Object.keys(v).length === 0 ? 'at least one camera is required' : undefined;
+    }),
+    default: {},
+  }),
+  detector: {
+    backend: setting({
+      doc: 'Where inference runs: edgetpu (Coral), cpu, or auto (the Edge TPU when it loads, else the CPU, switching back when the TPU returns).',
+      format: oneOf(['auto', 'edgetpu', 'cpu']),
+      default: 'auto',
+      env: 'MOBILENET_EDGE_DETECTOR_BACKEND',
+    }),
+    model: {
+      cpu: setting({
+        doc: 'CPU model (`.tflite`, the twin without the `_edgetpu` suffix); needed for backend cpu and for the auto fallback.',
+        format: path,
+        default: null,
+        path: 'file',
+      }),
+      edgetpu: setting({
+        doc: 'Edge TPU model (`*_edgetpu.tflite`, compiled for the Coral); needed for backend edgetpu, and preferred by auto.',
+        format: path,
+        default: null,
+        path: 'file',
+      }),
+    },
+    labels: setting({
+      doc: 'Label file (one label per line, or "id label" lines); null uses labels embedded in the model metadata.',
+      format: path,
+      default: null,
+      path: 'file',
+    }),
+    kind: setting({
+      doc: 'Model kind: ssd (boxes) or classification (top-K labels); auto decides from the model outputs.',
+      format: oneOf(['auto', 'ssd', 'classification']),
+      default: 'auto',
+    }),
+    threads: setting({
+      doc: 'CPU inference threads (1 is fastest on 2 cores; a Pi 4/5 gains from 2-4).',
+      format: int({ min: 1, max: 16 }),
+      default: 1,
+    }),
+    resize: setting({
+      doc: 'How frames are fitted to the model input: stretch, letterbox (pad) or crop (centre).',
+      format: oneOf(['stretch', 'letterbox', 'crop']),
+      default: 'stretch',
+    }),
+    topK: setting({
+      doc: 'Classification models: how many top labels to report per frame.',
+      format: int({ min: 1, max: 100 }),
+      default: 5,
+    }),
+    edgetpu: {
+      device: setting({
+        doc: 'Which Edge TPU to use: "" for the first available, usb, usb:N, pci, pci:N or :N.',
+        format: edgetpuDevice,
+        default: '',
+      }),
+      library: setting({
+        doc: 'The libedgetpu shared library to load (from Coral\'s libedgetpu1-std or -max package).',
+        format: text({ nonEmpty: true }),
+        default: 'libedgetpu.so.1',
+      }),
+    },
+    inferenceTimeoutMs: setting({
+      doc: 'An inference running longer than this is treated as a hung accelerator: its process is restarted.',
+      format: int({ min: 1 }),
+      default: 2000,
+    }),
+    recoverIntervalSec: setting({
+      doc: 'With backend auto, how often to retry the Edge TPU while running on the CPU fallback.',
+      format: num({ min: 0, exclusiveMin: true }),
+      default: 30,
+    }),
+  },
+  filters: filtersSchema,
+  mqtt: {
+    url: setting({
+      doc: 'Broker URL: mqtt://, mqtts://, ws://, wss://, tcp:// or ssl://.',
+      format: mqttUrl,
+      default: 'mqtt://127.0.0.1:1883',
+      env: 'MOBILENET_EDGE_MQTT_URL',
+    }),
+    topicPrefix: setting({
+      doc: 'First level(s) of every topic: `<topicPrefix>/<device.id>/...`; no wildcards.',
+      format: topicPrefix,
+      default: 'mobilenet-edge',
+    }),
+    clientId: setting({
+      doc: 'MQTT client id; empty derives one from topicPrefix and device.id.',
+      format: text(),
+      default: '',
+    }),
+    username: setting({
+      doc: 'Broker user name; null for none.',
+      format: orNull(text()),
+      default: null,
+      env: 'MOBILENET_EDGE_MQTT_USERNAME',
+    }),
+    password: setting({
+      doc: 'Broker password; null for none. Prefer the environment variable to keeping it in the file.',
+      format: orNull(text()),
+      default: null,
+      env: 'MOBILENET_EDGE_MQTT_PASSWORD',
+      sensitive: true,
+    }),
+    qos: setting({
+      doc: 'QoS of detection and state publishes.',
+      format: oneOf([0, 1, 2]),
+      default: 1,
+    }),
+    retainDetections: setting({
+      doc: 'Publish detection messages retained (availability is always retained).',
+      format: bool,
+      default: false,
+    }),
+    offlineQueue: setting({
+      doc: 'Messages kept in memory while the broker is away; older ones are dropped (and counted) beyond this.',
+      format: int({ min: 0 }),
+      default: 1000,
+    }),
+    keepaliveSec: setting({
+      doc: 'MQTT keepalive interval in seconds; 0 turns keepalive off.',
+      format: int({ min: 0, max: 65535 }),
+      default: 30,
+    }),
+    tls: {
+      ca: setting({ doc: 'CA certificate (PEM) to trust; null uses the system CAs.', format: path, default: null, path: 'file' }),
+      cert: setting({ doc: 'Client certificate (PEM) for mutual TLS; null for none.', format: path, default: null, path: 'file' }),
+      key: setting({
+        doc: 'Client private key (PEM) for mutual TLS; null for none.',
+        format: path,
+        default: null,
+        path: 'file',
+        sensitive: true,
+      }),
+      rejectUnauthorized: setting({
+        doc: 'Refuse brokers whose certificate does not verify; false only for testing.',
+        format: bool,
+        default: true,
+      }),
+    },
+  },
+  stats: {
+    intervalSec: setting({
+      doc: 'How often statistics are logged and published, in seconds.',
+      format: num({ min: 0, exclusiveMin: true }),
+      default: 60,
+    }),
+  },
+};
+
+export type FiltersConfig = ValueOf<typeof filtersSchema>;
+export type DetectorConfig = ValueOf<typeof appSchema.detector>;
+export type MqttConfig = ValueOf<typeof appSchema.mqtt>;
+/** The global part of the config; cameras are typed in cameras.ts. */
+export type GlobalConfig = ValueOf<typeof appSchema>;

@@ -1,0 +1,148 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConfigError, formatConfigError, loadConfig, type ConfigProblem } from '../../src/config/index.js';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'config-errors-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+type Json = Record<string, unknown>;
+const camera = (source: Json, extra: Json = {}): Json => ({ cameras: { front: { source, ...extra } } });
+/** A valid config (with checkFiles false) that each case breaks in one place. */
+const valid = (): Json => ({
+  cameras: { front: { source: { type: 'files', path: 'images' } } },
+  detector: { model: { cpu: 'model.tflite' } },
+});
+const withValid = (patch: Json): Json => ({ ...valid(), ...patch });
+
+interface Case {
+  name: string;
+  /** Written to config.json; a string is written as is. Undefined: no file at all. */
+  config: Json | string | undefined;
+  checkFiles?: boolean;
+  env?: NodeJS.ProcessEnv;
+  /** Exactly these problems, in this order: key and a pattern for the message. */
+  expected: [string, RegExp][];
+}
+
+const cases: Case[] = [
+  { name: 'unknown top-level key', config: withValid({ mqqt: { url: 'mqtt://x' } }), expected: [['mqqt', /^unknown key \(did you mean "mqtt"\?\); allowed here: device, log, cameras, detector, filters, mqtt, stats$/]] },
+  { name: 'unknown key inside a camera', config: withValid(camera({ type: 'files', path: 'p', fsp: 2 })), expected: [['cameras.front.source.fsp', /^unknown key \(did you mean "fps"\?\); allowed here: type, path, fps, loop$/]] },
+  { name: 'unknown key of another source type', config: withValid(camera({ type: 'files', path: 'p', input: 'rtsp://x' })), expected: [['cameras.front.source.input', /^unknown key; allowed here: type, path, fps, loop$/]] },
+  { name: 'unknown nested section reported once', config: withValid({ mqtt: { extra: { a: 1, b: { c: 2 } } } }), expected: [['mqtt.extra', /^unknown key; allowed here: url, topicPrefix/]] },
+  { name: 'wrong type: string for a number', config: withValid({ mqtt: { qos: '1' } }), expected: [['mqtt.qos', /^must be one of 0, 1, 2 \(got "1"\)$/]] },
+  { name: 'wrong type: string for a boolean in a camera', config: withValid(camera({ type: 'files', path: 'p' }, { enabled: 'yes' })), expected: [['cameras.front.enabled', /^must be true or false \(got "yes"\)$/]] },
+  { name: 'wrong type: object where a value belongs', config: withValid({ log: { level: { name: 'info' } } }), expected: [['log.level', /^must be one of "fatal", "error", "warn", "info", "debug", "trace", "silent" \(got \{"name":"info"\}\)$/]] },
+  { name: 'wrong type: value where a section belongs', config: withValid({ mqtt: 'mqtt://x' }), expected: [['mqtt', /^must be an object with keys url, topicPrefix, .* \(got "mqtt:\/\/x"\)$/]] },
+  { name: 'missing model file', config: valid(), checkFiles: true, expected: [['detector.model.cpu', /^file not found: .*\/model\.tflite$/], ['cameras.front.source.path', /^file not found: .*\/images$/]] },
+  { name: 'glob whose directory is missing', config: withValid({ detector: { model: { cpu: '/dev/null' } }, ...camera({ type: 'files', path: 'nope/*.jpg' }) }), checkFiles: true, expected: [['detector.model.cpu', /^is not a regular file: \/dev\/null$/], ['cameras.front.source.path', /^directory of the glob not found: .*\/nope$/]] },
+  { name: 'both models null', config: withValid({ detector: { model: { cpu: null, edgetpu: null } } }), expected: [['detector.model', /^set detector\.model\.cpu and\/or detector\.model\.edgetpu \(both are null\)$/]] },
+  { name: 'backend cpu without a CPU model', config: withValid({ detector: { backend: 'cpu', model: { edgetpu: 'm_edgetpu.tflite' } } }), expected: [['detector.model.cpu', /^is required with detector\.backend "cpu"$/]] },
+  { name: 'Edge TPU model given as the CPU model', config: withValid({ detector: { model: { cpu: 'm_edgetpu.tflite' } } }), expected: [['detector.model.cpu', /^is an Edge TPU model .* plain twin/]] },
+  { name: 'malformed URL', config: withValid({ mqtt: { url: 'broker 1883' } }), expected: [['mqtt.url', /^must be a URL such as mqtt:\/\/host:1883 \(got "broker 1883"\)$/]] },
+  { name: 'URL without a host', config: withValid({ mqtt: { url: 'mqtt://' } }), expected: [['mqtt.url', /^must name a host, e\.g\. mqtt:\/\/127\.0\.0\.1:1883 \(got "mqtt:\/\/"\)$/]] },
+  { name: 'unsupported URL protocol', config: withValid({ mqtt: { url: 'http://broker:1883' } }), expected: [['mqtt.url', /^protocol must be one of mqtt: mqtts: ws: wss: tcp: ssl: \(got "http:\/\/broker:1883"\)$/]] },
+  { name: 'malformed URL from the environment', config: valid(), env: { MOBILENET_EDGE_MQTT_URL: 'nonsense' }, expected: [['mqtt.url', /^must be a URL .*\(got "nonsense"\) \(from environment variable MOBILENET_EDGE_MQTT_URL\)$/]] },
+  { name: 'negative fps', config: withValid(camera({ type: 'files', path: 'p', fps: -1 })), expected: [['cameras.front.source.fps', /^must be a positive number \(got -1\)$/]] },
+  { name: 'negative detect fps', config: withValid(camera({ type: 'files', path: 'p' }, { detect: { fps: -2 } })), expected: [['cameras.front.detect.fps', /^must be a number >= 0 \(got -2\)$/]] },
+  { name: 'no cameras', config: { detector: { model: { cpu: 'm.tflite' } } }, expected: [['cameras', /^at least one camera is required \(got \{\}\)$/]] },
+  { name: 'empty cameras object', config: withValid({ cameras: {} }), expected: [['cameras', /^at least one camera is required \(got \{\}\)$/]] },
+  { name: 'cameras as an array', config: withValid({ cameras: [{ source: { type: 'files' } }] }), expected: [['cameras', /^must be an object mapping camera names to cameras \(got \[/]] },
+  { name: 'bad camera name', config: withValid({ cameras: { 'front door': { source: { type: 'files', path: 'p' } } } }), expected: [['cameras.front door', /letters, digits, "_" and "-"/]] },
+  { name: 'camera without a source object', config: withValid({ cameras: { front: { enabled: true } } }), expected: [['cameras.front.source', /^must be an object with a "type": one of files, ffmpeg, rpicam$/]] },
+  { name: 'unknown source type', config: withValid(camera({ type: 'webcam', device: '/dev/video0' })), expected: [['cameras.front.source.type', /^must be one of "files", "ffmpeg", "rpicam" \(got "webcam"\)$/]] },
+  { name: 'files source without path', config: withValid(camera({ type: 'files' })), expected: [['cameras.front.source.path', /^is required \(a file, directory or glob\) \(got null\)$/]] },
+  { name: 'ffmpeg source without input', config: withValid(camera({ type: 'ffmpeg', inputOptions: ['-rtsp_transport', 'tcp'] })), expected: [['cameras.front.source.input', /^is required \(a device, URL, file or lavfi spec\)/]] },
+  { name: 'ffmpeg inputOptions as one string', config: withValid(camera({ type: 'ffmpeg', input: 'rtsp://x', inputOptions: '-rtsp_transport tcp' })), expected: [['cameras.front.source.inputOptions', /^must be an array of strings \(got "-rtsp_transport tcp"\)$/]] },
+  { name: 'invalid JSON', config: '{\n  "cameras": {\n    "front": }\n}\n', expected: [['', /^invalid JSON at line 3, column 14: unexpected character "}"$/]] },
+  { name: 'JSON with a trailing comma', config: '{\n  "log": { "level": "info", }\n}', expected: [['', /^invalid JSON at line 2, column 29: trailing comma before '}'$/]] },
+  { name: 'JSON with a comment', config: '{\n  // my camera\n}', expected: [['', /^invalid JSON at line 2, column 3: unexpected character "\/" \(JSON has no comments\)$/]] },
+  { name: 'truncated JSON', config: '{"cameras": {', expected: [['', /^invalid JSON at line 1, column 14: unexpected end of file$/]] },
+  { name: 'JSON that is not an object', config: '[1, 2]', expected: [['', /^must contain a JSON object/]] },
+  { name: 'config file missing', config: undefined, expected: [['', /^config file not found \(given on the command line\)$/]] },
+  { name: 'minScore 1.5', config: withValid({ filters: { minScore: 1.5 } }), expected: [['filters.minScore', /^must be a number 0\.\.1 \(got 1\.5\)$/]] },
+  { name: 'perLabel value out of range', config: withValid({ filters: { perLabel: { person: 0.6, car: 2 } } }), expected: [['filters.perLabel', /^score for label "car" must be a number 0\.\.1 \(got \{"person":0\.6,"car":2\}\)$/]] },
+  { name: 'camera filter override out of range', config: withValid(camera({ type: 'files', path: 'p' }, { filters: { minScore: 3 } })), expected: [['cameras.front.filters.minScore', /^must be a number 0\.\.1, or null \(got 3\)$/]] },
+  { name: "topicPrefix with '#'", config: withValid({ mqtt: { topicPrefix: 'home/#' } }), expected: [['mqtt.topicPrefix', /^must not contain MQTT wildcards "#" or "\+" \(got "home\/#"\)$/]] },
+  { name: 'bad device.id', config: withValid({ device: { id: 'pi/one' } }), expected: [['device.id', /^must be a single MQTT topic level: no "\/", "#" or "\+" \(got "pi\/one"\)$/]] },
+  { name: 'empty device.id', config: withValid({ device: { id: '' } }), expected: [['device.id', /^must be a non-empty string \(got ""\)$/]] },
+  { name: 'threads 0', config: withValid({ detector: { model: { cpu: 'm.tflite' }, threads: 0 } }), expected: [['detector.threads', /^must be an integer 1\.\.16 \(got 0\)$/]] },
+  { name: 'bad Edge TPU device', config: withValid({ detector: { model: { cpu: 'm.tflite' }, edgetpu: { device: 'usb1' } } }), expected: [['detector.edgetpu.device', /^must be "" \(first available\), "usb", "usb:N"/]] },
+  { name: 'log level from the environment', config: valid(), env: { MOBILENET_EDGE_LOG_LEVEL: 'loud' }, expected: [['log.level', /\(got "loud"\) \(from environment variable MOBILENET_EDGE_LOG_LEVEL\)$/]] },
+  {
+    name: 'several problems at once',
+    config: {
+      bogus: true,
+      cameras: {
+        front: { source: { type: 'files', fps: -1 } },
+        back: { source: { type: 'ffmpeg', input: 'rtsp://x', width: 10.5 } },
+        side: { source: { type: 'usb' } },
+      },
+      detector: { model: { cpu: null }, threads: 0 },
+      filters: { minScore: 1.5 },
+      mqtt: { url: 'http://x', qos: 3 },
+    },
+    expected: [
+      ['detector.threads', /integer 1\.\.16/],
+      ['filters.minScore', /0\.\.1/],
+      ['mqtt.url', /protocol/],
+      ['mqtt.qos', /one of 0, 1, 2 \(got 3\)/],
+      ['bogus', /^unknown key/],
+      ['cameras.front.source.path', /is required/],
+      ['cameras.front.source.fps', /positive number \(got -1\)/],
+      ['cameras.back.source.width', /integer 16\.\.8192 \(got 10\.5\)/],
+      ['cameras.side.source.type', /got "usb"/],
+      ['detector.model', /both are null/],
+    ],
+  },
+];
+
+function run(c: Case, i: number): { file: string; err: unknown } {
+  const file = path.join(tmp, `case-${i}`, 'config.json');
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  if (c.config !== undefined) fs.writeFileSync(file, typeof c.config === 'string' ? c.config : JSON.stringify(c.config, null, 2));
+  try {
+    loadConfig({ file, checkFiles: c.checkFiles ?? false, env: c.env ?? {} });
+    return { file, err: undefined };
+  } catch (err) {
+    return { file, err };
+  }
+}
+
+describe('broken configs', () => {
+  it('has a broad table', () => expect(cases.length).toBeGreaterThanOrEqual(15));
+
+  it.each(cases.map((c, i) => [c.name, c, i] as const))('%s', (_name, c, i) => {
+    const { file, err } = run(c, i);
+    expect(err).toBeInstanceOf(ConfigError);
+    const e = err as ConfigError;
+    expect(e.file).toBe(file);
+    const keys = e.problems.map((p: ConfigProblem) => p.key);
+    expect(keys).toEqual(c.expected.map(([key]) => key));
+    e.problems.forEach((p, j) => expect(p.message).toMatch((c.expected[j] as [string, RegExp])[1]));
+  });
+});
+
+describe('formatConfigError', () => {
+  it('prints one line per problem, with the file and key path, and no stack', () => {
+    const i = cases.findIndex((c) => c.name === 'negative fps');
+    const { file, err } = run(cases[i] as Case, i);
+    expect(formatConfigError(err as ConfigError)).toBe(`config error in ${file}: cameras.front.source.fps: must be a positive number (got -1)`);
+  });
+
+  it('omits the key for problems with the file itself', () => {
+    const err = new ConfigError('/etc/x.json', [{ key: '', message: 'config file not found' }, { key: 'a.b', message: 'bad' }]);
+    expect(formatConfigError(err)).toBe('config error in /etc/x.json: config file not found\nconfig error in /etc/x.json: a.b: bad');
+    expect(err.message).toBe(formatConfigError(err));
+    expect(err.name).toBe('ConfigError');
+  });
+
+  it('never shows a sensitive value', () => {
+    const i = cases.length;
+    const { err } = run({ name: 'password', config: withValid({ mqtt: { password: 12345678 } }), expected: [] }, i);
+    const text = formatConfigError(err as ConfigError);
+    expect(text).toMatch(/mqtt\.password: must be a string, or null$/);
+    expect(text).not.toContain('12345678');
+  });
+});

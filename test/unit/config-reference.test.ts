@@ -1,0 +1,93 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { replaceBlock } from '../../scripts/config-docs.js';
+import { appSchema, cameraSchemas, commonCameraSchema, renderConfigReference } from '../../src/config/index.js';
+import { leaves, type SchemaTree } from '../../src/config/setting.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+const reference = renderConfigReference();
+/** The table row of `key` inside `section` (the text after a heading; source types reuse key paths). */
+const rowOf = (key: string, section = reference): string | undefined =>
+  section.split('\n').find((line) => line.startsWith(`| \`${key}\` |`));
+const sourceSection = (type: string): string => reference.split(`#### Source type \`${type}\``)[1]?.split('####')[0] ?? '';
+
+describe('renderConfigReference', () => {
+  const all: [string, SchemaTree, string][] = [
+    ['', appSchema, reference],
+    ['cameras.<name>.', commonCameraSchema, reference],
+    ...Object.entries(cameraSchemas).map(([type, s]): [string, SchemaTree, string] => ['cameras.<name>.source.', s.source, sourceSection(type)]),
+  ];
+
+  it('has one row per schema key, with its doc, global and per source type', () => {
+    let rows = 0;
+    for (const [prefix, schema, section] of all) {
+      expect(section.length).toBeGreaterThan(0);
+      for (const [key, s] of leaves(schema)) {
+        if (prefix.endsWith('source.') && key === 'type') continue; // shown once among the common camera keys
+        const row = rowOf(prefix + key, section);
+        expect(row, `${prefix}${key}`).toBeDefined();
+        expect(row).toContain(s.doc.replace(/\|/g, '\\|'));
+        rows++;
+      }
+    }
+    expect(reference.split('\n').filter((l) => l.startsWith('| `')).length).toBe(rows);
+  });
+
+  it('shows format, default and environment variable', () => {
+    expect(rowOf('mqtt.url')).toMatch(/\| URL \(mqtt, mqtts, ws, wss, tcp, ssl\) \| `"mqtt:\/\/127\.0\.0\.1:1883"` \| `MOBILENET_EDGE_MQTT_URL` \|$/);
+    expect(rowOf('detector.backend')).toContain('one of auto \\| edgetpu \\| cpu');
+    expect(rowOf('detector.threads')).toContain('| integer 1..16 | `1` |');
+    expect(rowOf('device.id')).toContain('| the host name | `MOBILENET_EDGE_DEVICE_ID` |');
+    expect(rowOf('cameras.<name>.source.type')).toContain('| one of files \\| ffmpeg \\| rpicam | required |');
+    expect(rowOf('cameras.<name>.source.path')).toContain("Relative paths are resolved against the config file's directory.");
+    expect(rowOf('cameras.<name>.source.fps', sourceSection('ffmpeg'))).toContain('Frame rate ffmpeg delivers (-r). | number > 0 | `10` |');
+    expect(rowOf('cameras.<name>.source.inputOptions')).toContain('| array of strings | `[]` |');
+    expect(rowOf('cameras.<name>.source.codec')).toContain('one of yuv420 \\| mjpeg | `"yuv420"`');
+    expect(rowOf('mqtt.password')).toContain('Sensitive: redacted in output.');
+    expect(reference).not.toContain(`\`${JSON.stringify(os.hostname())}\``); // the docs must not depend on the build machine
+  });
+
+  it('keeps every table row to five cells', () => {
+    for (const line of reference.split('\n').filter((l) => l.startsWith('|'))) {
+      expect(line.replace(/\\\|/g, '').split('|').length, line).toBe(7);
+    }
+  });
+});
+
+describe('scripts/config-docs.ts', () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'config-docs-'));
+  afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  const readme = '# mobilenet-edge\n\n## Config\n\n<!-- config-reference:start -->\nold\n<!-- config-reference:end -->\n\n## More\n';
+  const run = (...args: string[]) =>
+    promisify(execFile)('npx', ['tsx', 'scripts/config-docs.ts', ...args], { cwd: ROOT }).then(
+      (r) => ({ code: 0, ...r }),
+      (e: { code: number; stdout: string; stderr: string }) => e,
+    );
+
+  it('replaces only the block between the markers', () => {
+    const out = replaceBlock(readme, 'NEW\n');
+    expect(out).toEqual({ text: '# mobilenet-edge\n\n## Config\n\n<!-- config-reference:start -->\nNEW\n<!-- config-reference:end -->\n\n## More\n' });
+    expect(replaceBlock('# no markers\n', 'NEW\n')).toEqual({ error: expect.stringContaining('no "<!-- config-reference:start -->"') });
+  });
+
+  it('--check fails on a stale README, --write fixes it, --check then passes', async () => {
+    const file = path.join(tmp, 'README.md');
+    fs.writeFileSync(file, readme);
+    const stale = await run('--check', '--readme', file);
+    expect(stale.code).toBe(1);
+    expect(stale.stderr).toContain('out of date');
+    expect((await run('--write', '--readme', file)).code).toBe(0);
+    expect(fs.readFileSync(file, 'utf8')).toBe(readme.replace('old\n', reference));
+    expect((await run('--check', '--readme', file)).code).toBe(0);
+  });
+
+  it('says clearly when the README is missing', async () => {
+    const res = await run('--check', '--readme', path.join(tmp, 'absent.md'));
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/absent\.md not found; create it with the markers/);
+  });
+});
