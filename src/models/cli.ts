@@ -3,7 +3,16 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DEFAULT_TIMEOUT_MS, fetchModels, hashFile, type FetchReport } from './fetch.js';
-import { defaultEntries, loadManifest, UnknownModelError, type Manifest } from './manifest.js';
+import {
+  defaultEntries,
+  entryPath,
+  entryRelativePath,
+  loadManifest,
+  SAMPLE_EXTENSIONS,
+  SAMPLES_SUBDIR,
+  UnknownModelError,
+  type Manifest,
+} from './manifest.js';
 import { createProgressBar } from './progress.js';
 
 export const EXIT_OK = 0;
@@ -65,6 +74,7 @@ export async function fetchModelsCommand(argv: string[], io: CliIo, deps: FetchC
   if (values.all && positionals.length > 0) return usage('give either --all or names, not both');
   const timeoutS = values.timeout === undefined ? DEFAULT_TIMEOUT_MS / 1000 : Number(values.timeout);
   if (!(timeoutS > 0)) return usage(`--timeout wants a positive number of seconds, got "${values.timeout}"`);
+  if (values.from?.some((d) => d === '')) return usage('--from wants a directory, got ""');
 
   let manifest: Manifest;
   try {
@@ -125,7 +135,7 @@ function parse(argv: string[]) {
     allowPositionals: true,
     strict: true,
     options: {
-      from: { type: 'string' },
+      from: { type: 'string', multiple: true },
       dir: { type: 'string' },
       all: { type: 'boolean' },
       force: { type: 'boolean' },
@@ -140,7 +150,7 @@ function printReports(reports: FetchReport[], dir: string, io: CliIo): void {
   const counts = new Map<string, number>();
   for (const r of reports) {
     counts.set(r.status, (counts.get(r.status) ?? 0) + 1);
-    const line = `${r.status.padEnd(10)} ${r.entry.file}: ${r.message}\n`;
+    const line = `${r.status.padEnd(10)} ${entryRelativePath(r.entry)}: ${r.message}\n`;
     (r.status === 'failed' ? io.stderr : io.stdout).write(line);
   }
   const summary = ['fetched', 'copied', 'up-to-date', 'failed'].map((s) => `${counts.get(s) ?? 0} ${s}`).join(', ');
@@ -150,7 +160,7 @@ function printReports(reports: FetchReport[], dir: string, io: CliIo): void {
 async function listText(manifest: Manifest, dir: string): Promise<string> {
   const rows = [['NAME', 'KIND', 'BACKEND', 'INPUT', 'DEFAULT', 'SHA256', `IN ${dir}`]];
   for (const e of manifest.models) {
-    const path = join(dir, e.file);
+    const path = entryPath(dir, e);
     let state = 'missing';
     if (existsSync(path)) {
       const sha = await hashFile(path).catch(() => undefined);
@@ -169,24 +179,32 @@ async function listText(manifest: Manifest, dir: string): Promise<string> {
 function helpText(manifest: Manifest | undefined, defaultDir: string): string {
   const defaults = manifest ? defaultEntries(manifest).map((e) => e.name).join(' ') : '(see the manifest)';
   const source = manifest?.source ?? 'models/manifest.json';
-  return `Usage: mobilenet-edge fetch-models [--from DIR] [--dir DIR] [--all] [--force] [--list] [NAME...]
+  const samples = join(defaultDir, SAMPLES_SUBDIR);
+  return `Usage: mobilenet-edge fetch-models [--from DIR]... [--dir DIR] [--all] [--force] [--list] [NAME...]
 
-Downloads model and labels files listed in the manifest (${source}),
-checks their sha256 where one is published, and moves each into place only when
-complete, so an interrupted run never leaves a partial file.
+Downloads the model, labels and sample photo files listed in the manifest
+(${source}), checks their sha256 where one is published, and moves each
+into place only when complete, so an interrupted run never leaves a partial file.
 
-NAME is a manifest name, with or without .tflite (see --list). A model's labels
-file, and the CPU twin of an Edge TPU model (needed for the CPU fallback), come
-with it. Without NAME, the defaults:
+NAME is a manifest name, with or without its extension (see --list). A model's
+labels file, and the CPU twin of an Edge TPU model (needed for the CPU fallback),
+come with it. Without NAME, the defaults (the demo's model, labels and photos):
   ${defaults}
+
+Sample photos (kind "sample": ${SAMPLE_EXTENSIONS.join(' ')}) go to the ${SAMPLES_SUBDIR}/ subdirectory of
+--dir (by default ${samples}), so a "files" camera can point at that folder.
 
 Options:
   --dir DIR      where the files go (default: ${defaultDir})
-  --from DIR     copy from a local mirror directory instead of downloading
+  --from DIR     copy from a local mirror directory instead of downloading; give it
+                 several times to search several directories in order, e.g.
+                 --from ../shared/models --from ../shared/images
+                 (each file is looked up as DIR/FILE; a file in none of them fails)
   --all          every entry of the manifest
   --force        replace files even when present and verified
   --timeout SEC  give up on a download when no data arrives for SEC seconds (default ${DEFAULT_TIMEOUT_MS / 1000})
-  --list         show the manifest and which files are present in --dir
+  --list         show the manifest (models, labels and samples) and which files are
+                 present in --dir
   -h, --help     this text
 
 Exit status: 0 all present, 1 some file failed, 64 usage error, 130 interrupted.

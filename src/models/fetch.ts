@@ -1,10 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { addAbortSignal } from 'node:stream';
 import {
   defaultEntries,
+  entryPath,
   findEntries,
   loadManifest,
   withDependencies,
@@ -16,7 +17,7 @@ export type FetchStatus = 'fetched' | 'copied' | 'up-to-date' | 'failed';
 
 export interface FetchReport {
   entry: ManifestEntry;
-  /** Destination path. */
+  /** Destination path (<dir>/samples/<file> for a sample). */
   path: string;
   status: FetchStatus;
   /** Size of the file on disk (absent when failed). */
@@ -35,10 +36,13 @@ export interface FetchOptions {
   /** Manifest names (".tflite" optional); empty means the default entries. */
   names: readonly string[];
   all?: boolean;
-  /** Destination directory, created when missing. */
+  /** Destination directory, created when missing; samples go to its samples/ subdirectory. */
   dir: string;
-  /** A local mirror directory: copy from it instead of downloading. */
-  from?: string;
+  /**
+   * Local mirror directories: copy from them instead of downloading. Each entry's file is looked up
+   * as <mirror>/<file> in each directory in turn, the first hit wins; an entry in none of them fails.
+   */
+  from?: string | readonly string[];
   /** Replace files even when present and verified. */
   force?: boolean;
   /** Also fetch labels files and the CPU twin of Edge TPU models (default true). */
@@ -71,13 +75,14 @@ export async function fetchModels(opts: FetchOptions): Promise<FetchReport[]> {
   } catch (err) {
     throw new Error(`cannot create models directory ${opts.dir}: ${(err as Error).message}`);
   }
+  const mirrors = opts.from === undefined ? [] : typeof opts.from === 'string' ? [opts.from] : [...opts.from];
   const reports: FetchReport[] = [];
-  for (const entry of entries) reports.push(await fetchOne(entry, opts));
+  for (const entry of entries) reports.push(await fetchOne(entry, opts, mirrors));
   return reports;
 }
 
-async function fetchOne(entry: ManifestEntry, opts: FetchOptions): Promise<FetchReport> {
-  const path = join(opts.dir, entry.file);
+async function fetchOne(entry: ManifestEntry, opts: FetchOptions, mirrors: readonly string[]): Promise<FetchReport> {
+  const path = entryPath(opts.dir, entry);
   const failed = (message: string): FetchReport => ({ entry, path, status: 'failed', verified: false, message });
   if (opts.signal?.aborted) return failed('aborted before it started');
   try {
@@ -85,11 +90,12 @@ async function fetchOne(entry: ManifestEntry, opts: FetchOptions): Promise<Fetch
       const present = await checkPresent(entry, path, opts.log);
       if (present) return present;
     }
-    const { bytes, sha256 } = opts.from ? await copyFromMirror(entry, path, opts.from, opts) : await download(entry, path, opts);
+    const copy = mirrors.length > 0;
+    const { bytes, sha256 } = copy ? await copyFromMirror(entry, path, mirrors, opts) : await download(entry, path, opts);
     return {
       entry,
       path,
-      status: opts.from ? 'copied' : 'fetched',
+      status: copy ? 'copied' : 'fetched',
       bytes,
       sha256,
       verified: entry.sha256 !== null,
@@ -130,14 +136,35 @@ export async function hashFile(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-async function copyFromMirror(entry: ManifestEntry, dest: string, from: string, opts: FetchOptions): Promise<Written> {
-  const src = join(from, entry.file);
-  const st = await stat(src).catch(() => null);
-  if (!st?.isFile()) throw new Error(`not in the mirror: ${src} is missing`);
+async function copyFromMirror(entry: ManifestEntry, dest: string, mirrors: readonly string[], opts: FetchOptions): Promise<Written> {
+  const tried: string[] = [];
+  let found: { src: string; size: number } | undefined;
+  for (const from of mirrors) {
+    const src = join(from, entry.file);
+    const st = await stat(src).catch(() => null);
+    if (st?.isFile()) {
+      found = { src, size: st.size };
+      break;
+    }
+    tried.push(src);
+  }
+  if (!found) {
+    throw new Error(
+      tried.length === 1
+        ? `not in the mirror: ${tried[0]} is missing`
+        : `not in any mirror: ${tried.slice(0, -1).join(', ')} and ${tried.at(-1)} are missing`,
+    );
+  }
+  const { src, size } = found;
   opts.log?.(`copying ${entry.file} from ${src}`);
   const stream = createReadStream(src);
   if (opts.signal) addAbortSignal(opts.signal, stream);
-  return writeVerified(entry, dest, { chunks: stream, total: st.size, origin: src }, opts.progress);
+  try {
+    return await writeVerified(entry, dest, { chunks: stream, total: size, origin: src }, opts.progress);
+  } finally {
+    // A no-op after a full read; closes the file when writing failed before reading started.
+    stream.destroy();
+  }
 }
 
 async function download(entry: ManifestEntry, dest: string, opts: FetchOptions): Promise<Written> {
@@ -166,7 +193,13 @@ async function download(entry: ManifestEntry, dest: string, opts: FetchOptions):
     const length = res.headers.get('content-length');
     const total = length && /^\d+$/.test(length) && !res.headers.has('content-encoding') ? Number(length) : null;
     const chunks = res.body as unknown as AsyncIterable<Uint8Array>;
-    return await writeVerified(entry, dest, { chunks, total, origin: entry.url + redirected }, opts.progress, touch);
+    try {
+      return await writeVerified(entry, dest, { chunks, total, origin: entry.url + redirected }, opts.progress, touch);
+    } catch (err) {
+      // Fails (locked) when the iteration already cancelled it; frees the connection when writing failed before reading.
+      await res.body.cancel().catch(() => undefined);
+      throw err;
+    }
   } catch (err) {
     if (idle.signal.aborted) throw new Error(`timed out: no data from ${entry.url} for ${timeoutMs} ms`);
     if (opts.signal?.aborted) throw new Error(`aborted while downloading ${entry.url}`);
@@ -195,6 +228,12 @@ interface Written {
  * on any failure the part file is removed, so nothing half-written is ever left behind.
  */
 async function writeVerified(entry: ManifestEntry, dest: string, src: Source, progress?: ProgressFn, touch?: () => void): Promise<Written> {
+  // Created only once there is something to write (e.g. <dir>/samples/), so a failed run leaves no empty folders.
+  try {
+    await mkdir(dirname(dest), { recursive: true });
+  } catch (err) {
+    throw new Phrased(`cannot create directory ${dirname(dest)}: ${(err as Error).message}`);
+  }
   const part = `${dest}.part-${randomBytes(6).toString('hex')}`;
   const hash = createHash('sha256');
   const fh = await open(part, 'wx', 0o644);

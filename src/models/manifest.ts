@@ -1,12 +1,14 @@
 import { readFile } from 'node:fs/promises';
+import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Backend, ModelKind } from '../inference/types.js';
 
-export type EntryKind = ModelKind | 'labels';
+/** "sample" is a photo for the demo's files camera, stored under <dir>/samples/ rather than beside the models. */
+export type EntryKind = ModelKind | 'labels' | 'sample';
 
 /** One downloadable file of models/manifest.json. */
 export interface ManifestEntry {
-  /** The file name without .tflite / .txt; what users type. */
+  /** The file name without its extension (.tflite, .txt, .jpg...); what users type. */
   name: string;
   file: string;
   url: string;
@@ -18,7 +20,7 @@ export interface ManifestEntry {
   twin: string | null;
   /** Name of the labels entry the model's class ids index into. */
   labels: string | null;
-  /** "WxH" of the input tensor; null for labels files. */
+  /** "WxH" of the input tensor; null for labels files and samples. */
   input: string | null;
   default: boolean;
   description: string;
@@ -39,10 +41,27 @@ export class UnknownModelError extends Error {
 /** models/manifest.json sits two levels above both src/models/ and dist/models/, and ships in the npm package. */
 export const DEFAULT_MANIFEST_PATH = fileURLToPath(new URL('../../models/manifest.json', import.meta.url));
 
-const KINDS: readonly string[] = ['classification', 'ssd', 'labels'];
+/** Sample photos go in this subdirectory of the models directory, so a `files` camera can point at it alone. */
+export const SAMPLES_SUBDIR = 'samples';
+/** What the daemon's files camera reads. */
+export const SAMPLE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png', '.bmp'];
+
+const KINDS: readonly string[] = ['classification', 'ssd', 'labels', 'sample'];
 const BACKENDS: readonly string[] = ['cpu', 'edgetpu'];
 const SHA256 = /^[0-9a-f]{64}$/;
 const INPUT = /^[1-9][0-9]*x[1-9][0-9]*$/;
+/** Names become file names: no path separators, no leading dot, nothing a shell needs quoted. */
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** Where an entry lives relative to the models directory: samples/<file> for samples, <file> for the rest. */
+export function entryRelativePath(entry: Pick<ManifestEntry, 'kind' | 'file'>): string {
+  return entry.kind === 'sample' ? join(SAMPLES_SUBDIR, entry.file) : entry.file;
+}
+
+/** Where an entry lives in the models directory dir. */
+export function entryPath(dir: string, entry: Pick<ManifestEntry, 'kind' | 'file'>): string {
+  return join(dir, entryRelativePath(entry));
+}
 
 export async function loadManifest(path: string = DEFAULT_MANIFEST_PATH): Promise<Manifest> {
   let text: string;
@@ -101,21 +120,29 @@ function parseEntry(raw: unknown, at: string, fail: (where: string, msg: string)
   const strOrNull = (key: string): string | null => (raw[key] === null ? null : str(key));
 
   const name = str('name');
+  if (!NAME.test(name)) fail(where, 'name must be letters, digits, ".", "_" or "-", not starting with "." "_" or "-"');
   const file = str('file');
   const kind = str('kind');
   if (!KINDS.includes(kind)) fail(where, `kind must be one of ${KINDS.join(', ')}, got "${kind}"`);
   // name = file minus extension keeps "fetch-models NAME" and the file on disk obviously the same thing.
-  const ext = kind === 'labels' ? '.txt' : '.tflite';
-  if (file !== name + ext) fail(where, `file must be "${name}${ext}", got "${file}"`);
+  if (kind === 'sample') {
+    const ext = extname(file);
+    if (!SAMPLE_EXTENSIONS.includes(ext) || file !== name + ext) {
+      fail(where, `file must be "${name}" plus one of ${SAMPLE_EXTENSIONS.join(', ')}, got "${file}"`);
+    }
+  } else {
+    const ext = kind === 'labels' ? '.txt' : '.tflite';
+    if (file !== name + ext) fail(where, `file must be "${name}${ext}", got "${file}"`);
+  }
   const url = str('url');
   if (!/^https?:\/\//.test(url) || !URL.canParse(url)) fail(where, `url is not an http(s) URL: "${url}"`);
   const sha256 = strOrNull('sha256');
   if (sha256 !== null && !SHA256.test(sha256)) fail(where, 'sha256 must be 64 lowercase hex digits or null');
   const backend = strOrNull('backend');
   const input = strOrNull('input');
-  if (kind === 'labels') {
+  if (kind === 'labels' || kind === 'sample') {
     if (backend !== null || input !== null || raw.twin !== null || raw.labels !== null) {
-      fail(where, 'a labels entry has null backend, input, twin and labels');
+      fail(where, `a ${kind} entry has null backend, input, twin and labels`);
     }
   } else {
     if (backend === null || !BACKENDS.includes(backend)) fail(where, `backend must be one of ${BACKENDS.join(', ')}`);
@@ -137,13 +164,13 @@ function parseEntry(raw: unknown, at: string, fail: (where: string, msg: string)
   };
 }
 
-/** Entries by name, in the order given; "x.tflite" and "x.txt" are accepted for "x". */
+/** Entries by name, in the order given; "x.tflite", "x.txt" and a sample's file name ("cat.bmp") are accepted for "x". */
 export function findEntries(manifest: Manifest, names: readonly string[]): ManifestEntry[] {
   const found: ManifestEntry[] = [];
   const unknown: string[] = [];
   for (const raw of names) {
     const name = raw.replace(/\.(tflite|txt)$/, '');
-    const entry = manifest.models.find((e) => e.name === name);
+    const entry = manifest.models.find((e) => e.name === raw || e.file === raw) ?? manifest.models.find((e) => e.name === name);
     if (entry) {
       if (!found.includes(entry)) found.push(entry);
     } else {

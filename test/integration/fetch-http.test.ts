@@ -9,11 +9,12 @@ import { fetchModels, type FetchOptions } from '../../src/models/fetch.js';
 import { loadManifest, type Manifest } from '../../src/models/manifest.js';
 
 const SHARED = resolve(process.cwd(), '../shared/models');
+const IMAGES = resolve(process.cwd(), '../shared/images');
 const NAME = 'mobilenet_v1_0.25_128_quant';
 const FILE = `${NAME}.tflite`;
 
 /**
- * Serves ../shared/models on 127.0.0.1 under /<behaviour>/<file>, so each test picks how the server misbehaves.
+ * Serves ../shared/models and ../shared/images on 127.0.0.1 under /<behaviour>/<file>, so each test picks how the server misbehaves.
  * Stalled responses are never answered; afterAll closes their sockets.
  */
 function startServer(): Promise<{ server: Server; base: string; requests: string[] }> {
@@ -21,8 +22,8 @@ function startServer(): Promise<{ server: Server; base: string; requests: string
   const server = createServer((req, res) => {
     requests.push(req.url!);
     const [, behaviour, file] = req.url!.split('/');
-    const path = join(SHARED, file ?? '');
-    if (!file || !existsSync(path)) return void res.writeHead(404).end();
+    const path = [SHARED, IMAGES].map((d) => join(d, file ?? '')).find((p) => existsSync(p));
+    if (!file || !path) return void res.writeHead(404).end();
     const body = readFileSync(path);
     switch (behaviour) {
       case 'files':
@@ -102,6 +103,21 @@ describe.skipIf(!existsSync(SHARED))('fetchModels over HTTP from 127.0.0.1 (need
     expect(calls.length).toBeGreaterThan(2);
     for (let i = 1; i < calls.length; i++) expect(calls[i]![0]).toBeGreaterThan(calls[i - 1]![0]);
     expect(calls.at(-1)).toEqual([size, size]);
+  });
+
+  it.skipIf(!existsSync(IMAGES))('downloads a sample into <dir>/samples/, creating it, and verifies it', async () => {
+    const { dir, report } = await get('files', { names: ['grace_hopper.bmp'] });
+    expect(report).toMatchObject({ status: 'fetched', verified: true, bytes: 921738, path: join(dir, 'samples', 'grace_hopper.bmp') });
+    expect(readdirSync(dir)).toEqual(['samples']);
+    expect(readdirSync(join(dir, 'samples'))).toEqual(['grace_hopper.bmp']);
+    expect(readFileSync(join(dir, 'samples', 'grace_hopper.bmp')).equals(readFileSync(join(IMAGES, 'grace_hopper.bmp')))).toBe(true);
+  });
+
+  it('creates no samples/ folder when a sample download fails', async () => {
+    const { dir, report } = await get('gone', { names: ['cat'] });
+    expect(report.status).toBe('failed');
+    expect(report.message).toBe(`HTTP 404 Not Found for ${srv.base}/gone/cat.bmp`);
+    expect(readdirSync(dir)).toEqual([]);
   });
 
   it('follows redirects', async () => {

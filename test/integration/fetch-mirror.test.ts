@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -6,7 +6,9 @@ import { fetchModels, type FetchOptions } from '../../src/models/fetch.js';
 import { loadManifest, type Manifest } from '../../src/models/manifest.js';
 
 const SHARED = resolve(process.cwd(), '../shared/models');
+const IMAGES = resolve(process.cwd(), '../shared/images');
 const SSD = 'coco_ssd_mobilenet_v1_1.0_quant_2018_06_29.tflite';
+const SAMPLE_FILES = ['cats_and_dogs.jpg', 'grace_hopper.bmp', 'cat.bmp', 'multi_objects.jpg'];
 const SMALL = 'mobilenet_v1_0.25_128_quant';
 
 let manifest: Manifest;
@@ -25,23 +27,73 @@ afterEach(() => {
   for (const d of temps.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-describe.skipIf(!existsSync(SHARED))('fetchModels --from ../shared/models (needs ../shared/models)', () => {
-  it('copies the defaults, then finds them up to date, then --force copies again', async () => {
+describe.skipIf(!existsSync(SHARED) || !existsSync(IMAGES))('fetchModels --from ../shared/models --from ../shared/images (needs ../shared)', () => {
+  const both = [SHARED, IMAGES];
+
+  it('copies the default models and samples, then finds them up to date, then --force copies again', async () => {
     const dir = join(tempDir(), 'not', 'yet', 'there');
-    const first = await run({ dir });
-    expect(first.map((r) => [r.entry.file, r.status, r.verified])).toEqual([
-      [SSD, 'copied', true],
-      ['coco_labels.txt', 'copied', true],
+    const first = await run({ dir, from: both });
+    expect(first.map((r) => [r.entry.file, r.status, r.verified, r.path])).toEqual([
+      [SSD, 'copied', true, join(dir, SSD)],
+      ['coco_labels.txt', 'copied', true, join(dir, 'coco_labels.txt')],
+      ...SAMPLE_FILES.map((f) => [f, 'copied', true, join(dir, 'samples', f)]),
     ]);
     expect(readFileSync(join(dir, SSD)).equals(readFileSync(join(SHARED, SSD)))).toBe(true);
-    expect(readdirSync(dir).sort()).toEqual(['coco_labels.txt', SSD]);
+    for (const f of SAMPLE_FILES) expect(readFileSync(join(dir, 'samples', f)).equals(readFileSync(join(IMAGES, f))), f).toBe(true);
+    expect(readdirSync(dir).sort()).toEqual(['coco_labels.txt', SSD, 'samples'].sort());
+    expect(readdirSync(join(dir, 'samples')).sort()).toEqual([...SAMPLE_FILES].sort());
 
-    const second = await run({ dir });
-    expect(second.map((r) => [r.status, r.verified, r.message])).toEqual([
-      ['up-to-date', true, 'sha256 verified'],
-      ['up-to-date', true, 'sha256 verified'],
+    const second = await run({ dir, from: both });
+    expect(second.map((r) => [r.status, r.verified, r.message])).toEqual(
+      Array.from({ length: 6 }, () => ['up-to-date', true, 'sha256 verified']),
+    );
+    expect((await run({ dir, from: both, force: true })).map((r) => r.status)).toEqual(Array.from({ length: 6 }, () => 'copied'));
+    expect(readdirSync(dir).sort()).toEqual(['coco_labels.txt', SSD, 'samples'].sort());
+    expect(readdirSync(join(dir, 'samples')).sort()).toEqual([...SAMPLE_FILES].sort());
+  });
+
+  it('looks in the mirrors in the order given: the first that has the file wins', async () => {
+    const first = tempDir();
+    writeFileSync(join(first, 'cat.bmp'), 'not the cat');
+    const dir = tempDir();
+    const [tampered] = await run({ dir, from: [first, IMAGES], names: ['cat'] });
+    expect(tampered!.status).toBe('failed');
+    expect(tampered!.message).toContain(`from ${join(first, 'cat.bmp')}: expected 34f235786382`);
+    expect(readdirSync(join(dir, 'samples'))).toEqual([]);
+    const [copied] = await run({ dir, from: [IMAGES, first], names: ['cat'] });
+    expect(copied).toMatchObject({ status: 'copied', verified: true, path: join(dir, 'samples', 'cat.bmp') });
+  });
+
+  it('names every directory searched when a sample is in none of them', async () => {
+    const empty = tempDir();
+    const dir = tempDir();
+    const [report] = await run({ dir, from: [SHARED, empty, join(empty, 'nope')], names: ['grace_hopper.bmp'] });
+    expect(report!.status).toBe('failed');
+    expect(report!.message).toBe(
+      `not in any mirror: ${join(SHARED, 'grace_hopper.bmp')}, ${join(empty, 'grace_hopper.bmp')} and ${join(empty, 'nope', 'grace_hopper.bmp')} are missing`,
+    );
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('takes a single mirror as a one-element array, and never looks inside a mirror\'s samples/', async () => {
+    const mirror = tempDir();
+    mkdirSync(join(mirror, 'samples'));
+    copyFileSync(join(IMAGES, 'cat.bmp'), join(mirror, 'samples', 'cat.bmp'));
+    const [report] = await run({ dir: tempDir(), from: [mirror], names: ['cat'] });
+    expect(report!.message).toBe(`not in the mirror: ${join(mirror, 'cat.bmp')} is missing`);
+  });
+});
+
+describe.skipIf(!existsSync(SHARED))('fetchModels --from ../shared/models (needs ../shared/models)', () => {
+  it('fails only the samples when the one mirror has the models but not the photos', async () => {
+    const dir = tempDir();
+    const reports = await run({ dir });
+    expect(reports.map((r) => [r.entry.file, r.status])).toEqual([
+      [SSD, 'copied'],
+      ['coco_labels.txt', 'copied'],
+      ...SAMPLE_FILES.map((f) => [f, 'failed']),
     ]);
-    expect((await run({ dir, force: true })).map((r) => r.status)).toEqual(['copied', 'copied']);
+    expect(reports[2]!.message).toBe(`not in the mirror: ${join(SHARED, 'cats_and_dogs.jpg')} is missing`);
     expect(readdirSync(dir).sort()).toEqual(['coco_labels.txt', SSD]);
   });
 
@@ -96,6 +148,7 @@ describe.skipIf(!existsSync(SHARED))('fetchModels --from ../shared/models (needs
     const ctl = new AbortController();
     const reports = await run({
       dir,
+      names: [SSD],
       signal: ctl.signal,
       progress: (_e, received) => {
         if (received > 0) ctl.abort();
