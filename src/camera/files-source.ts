@@ -1,0 +1,143 @@
+import type { Logger } from '../system/logger.js';
+import { decodeImageFile, ImageDecodeError } from './decode.js';
+import type { Frame, FrameSink, FrameSource, SourceCounters } from './frame.js';
+import { IMAGE_EXTENSIONS, listImageFiles } from './image-files.js';
+import { guardSink } from './sink-guard.js';
+
+export interface FilesSourceOptions {
+  /** A file, a directory (its images, sorted by name), or a pattern with `*` / `?` in the file name. */
+  path: string;
+  fps: number;
+  /** Start again at the first file after the last one; otherwise the source ends. */
+  loop: boolean;
+}
+
+/** Plays still images as a camera: for tests, demos, and checking a model on known pictures. */
+export class FilesSource implements FrameSource {
+  private readonly logger: Logger;
+  private readonly intervalMs: number;
+  private files: string[] = [];
+  private sink: FrameSink | null = null;
+  private started = false;
+  private stopped = false;
+  private timer: NodeJS.Timeout | null = null;
+  private inFlight: Promise<void> | null = null;
+  private next = 0;
+  private failuresInARow = 0;
+  private deliveredThisPass = 0;
+  private skippedThisPass = 0;
+  private dueAt = 0;
+  private readonly count: SourceCounters = { captured: 0, skipped: 0, restarts: 0 };
+
+  constructor(
+    readonly camera: string,
+    private readonly options: FilesSourceOptions,
+    logger: Logger,
+  ) {
+    if (!(options.fps > 0) || !Number.isFinite(options.fps)) throw new Error(`camera ${camera}: fps must be > 0, got ${options.fps}`);
+    this.intervalMs = 1000 / options.fps;
+    this.logger = logger.child({ source: 'files' });
+  }
+
+  async start(sink: FrameSink): Promise<void> {
+    if (this.started) throw new Error(`camera ${this.camera}: source already started`);
+    this.started = true;
+    const files = await listImageFiles(this.options.path);
+    if (files.length === 0) {
+      throw new Error(`no image files (${IMAGE_EXTENSIONS.join(' ')}) found at ${this.options.path}`);
+    }
+    if (this.stopped) return;
+    this.files = files;
+    this.sink = guardSink(sink, this.logger);
+    this.logger.info({ path: this.options.path, files: files.length, fps: this.options.fps, loop: this.options.loop }, 'files source started');
+    this.dueAt = performance.now();
+    this.arm();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.inFlight;
+  }
+
+  counters(): SourceCounters {
+    return { ...this.count };
+  }
+
+  private arm(): void {
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.inFlight = this.tick().finally(() => (this.inFlight = null));
+    }, Math.max(0, this.dueAt - performance.now()));
+  }
+
+  /** One frame slot: the next file that decodes; unreadable files are reported and the next one tried at once. */
+  private async tick(): Promise<void> {
+    for (;;) {
+      if (this.next >= this.files.length) {
+        if (!this.options.loop) return this.end(this.endOfListReason());
+        this.next = 0;
+        this.deliveredThisPass = this.skippedThisPass = 0;
+      }
+      const delivered = await this.deliver(this.files[this.next++]!);
+      if (this.stopped) return;
+      if (delivered) break;
+      // Every file failed since the last good one: a full pass of failures would otherwise spin forever.
+      if (this.failuresInARow >= this.files.length) {
+        return this.end(`all ${this.files.length} files failed to decode (${this.options.path})`);
+      }
+    }
+    if (this.next >= this.files.length && !this.options.loop) return this.end(this.endOfListReason());
+    // Absolute due times keep the rate exact over hours; after a long stall we re-anchor instead of bursting.
+    this.dueAt += this.intervalMs;
+    const now = performance.now();
+    if (now - this.dueAt > this.intervalMs) this.dueAt = now;
+    this.arm();
+  }
+
+  private async deliver(path: string): Promise<boolean> {
+    const startedAt = performance.now();
+    try {
+      const image = await decodeImageFile(path);
+      if (this.stopped) return true;
+      const capturedAt = performance.now();
+      const frame: Frame = {
+        camera: this.camera,
+        seq: this.count.captured,
+        capturedAt,
+        wallTime: Date.now(),
+        captureMs: capturedAt - startedAt,
+        width: image.width,
+        height: image.height,
+        data: image.data,
+        origin: path,
+      };
+      this.count.captured++;
+      this.deliveredThisPass++;
+      this.failuresInARow = 0;
+      this.sink!.frame(frame);
+      return true;
+    } catch (err) {
+      if (this.stopped) return false;
+      const reason = err instanceof ImageDecodeError ? err.reason : String(err);
+      this.count.skipped++;
+      this.skippedThisPass++;
+      this.failuresInARow++;
+      this.logger.debug({ file: path, reason }, 'image skipped');
+      this.sink!.skipped(path, reason);
+      return false;
+    }
+  }
+
+  private endOfListReason(): string {
+    if (this.skippedThisPass === 0) return `all ${this.files.length} files delivered`;
+    return `${this.deliveredThisPass} of ${this.files.length} files delivered, ${this.skippedThisPass} skipped`;
+  }
+
+  private end(reason: string): void {
+    this.stopped = true;
+    this.logger.info({ reason }, 'files source ended');
+    this.sink!.ended(reason);
+  }
+}

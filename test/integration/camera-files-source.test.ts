@@ -1,0 +1,235 @@
+import { createHook } from 'node:async_hooks';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { FilesSource, type FilesSourceOptions } from '../../src/camera/files-source.js';
+import type { Frame, FrameSink } from '../../src/camera/frame.js';
+import { silentLogger } from '../../src/system/logger.js';
+
+const imagesDir = path.resolve(process.cwd(), '../shared/images');
+const tmp = mkdtempSync(path.join(tmpdir(), 'camera-files-source-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+const EXPECTED = [
+  ['bird.bmp', 512, 343],
+  ['burger.jpg', 480, 325],
+  ['cat.bmp', 512, 341],
+  ['cats_and_dogs.jpg', 1200, 600],
+  ['dragonfly.bmp', 512, 418],
+  ['grace_hopper.bmp', 512, 600],
+  ['multi_objects.jpg', 902, 358],
+  ['sparrow.png', 1280, 851],
+  ['sunflower.bmp', 512, 340],
+] as const;
+
+class RecordingSink implements FrameSink {
+  frames: Frame[] = [];
+  skips: Array<{ origin: string; reason: string }> = [];
+  ends: string[] = [];
+  private wake: (() => void) | null = null;
+
+  frame(f: Frame): void {
+    this.frames.push(f);
+    this.wake?.();
+  }
+  skipped(origin: string, reason: string): void {
+    this.skips.push({ origin, reason });
+    this.wake?.();
+  }
+  ended(reason: string): void {
+    this.ends.push(reason);
+    this.wake?.();
+  }
+  async until(what: string, done: () => boolean, timeoutMs = 5_000): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    while (!done()) {
+      const left = deadline - performance.now();
+      if (left <= 0) throw new Error(`timed out waiting for ${what}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+    }
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** Timers created by src/camera code that are still alive: a stopped source must leave none. */
+function trackSourceTimers(): { live: () => string[]; dispose: () => void } {
+  const live = new Map<number, string>();
+  const hook = createHook({
+    init(id, type) {
+      const stack = new Error().stack ?? '';
+      if (type === 'Timeout' && stack.includes('/src/camera/')) live.set(id, stack);
+    },
+    destroy(id) {
+      live.delete(id);
+    },
+  }).enable();
+  return { live: () => [...live.values()], dispose: () => hook.disable() };
+}
+
+const sources: FilesSource[] = [];
+function source(options: Partial<FilesSourceOptions> & { path: string }): FilesSource {
+  const s = new FilesSource('test', { fps: 20, loop: false, ...options }, silentLogger());
+  sources.push(s);
+  return s;
+}
+afterEach(async () => {
+  await Promise.all(sources.splice(0).map((s) => s.stop()));
+});
+
+describe('FilesSource', () => {
+  it('plays a directory in name order at the configured rate, then ends', async () => {
+    const sink = new RecordingSink();
+    const src = source({ path: imagesDir, fps: 20 });
+    await src.start(sink);
+    await sink.until('end', () => sink.ends.length > 0);
+    expect(sink.frames.map((f) => [path.basename(f.origin), f.width, f.height])).toEqual(EXPECTED.map((e) => [...e]));
+    for (const [i, f] of sink.frames.entries()) {
+      expect(f.seq).toBe(i);
+      expect(f.camera).toBe('test');
+      expect(f.data.length).toBe(f.width * f.height * 3);
+      expect(f.captureMs).toBeGreaterThan(0);
+      expect(f.captureMs).toBeLessThan(1_000);
+    }
+    // 9 frames at 20 fps: 8 intervals of 50 ms between the first and the last.
+    const span = sink.frames.at(-1)!.capturedAt - sink.frames[0]!.capturedAt;
+    expect(span).toBeGreaterThan(8 * 50 * 0.9);
+    expect(span).toBeLessThan(8 * 50 + 300);
+    expect(sink.ends).toEqual(['all 9 files delivered']);
+    expect(sink.skips).toEqual([]);
+    expect(src.counters()).toEqual({ captured: 9, skipped: 0, restarts: 0 });
+    await sleep(150);
+    expect(sink.frames).toHaveLength(9); // nothing after the end
+  });
+
+  it('loops back to the first file', async () => {
+    const sink = new RecordingSink();
+    const src = source({ path: path.join(imagesDir, '*.jpg'), fps: 40, loop: true });
+    await src.start(sink);
+    await sink.until('8 frames', () => sink.frames.length >= 8);
+    await src.stop();
+    const order = sink.frames.map((f) => path.basename(f.origin));
+    expect(order.slice(0, 7)).toEqual(['burger.jpg', 'cats_and_dogs.jpg', 'multi_objects.jpg', 'burger.jpg', 'cats_and_dogs.jpg', 'multi_objects.jpg', 'burger.jpg']);
+    expect(sink.ends).toEqual([]);
+  });
+
+  it('keeps the rate against the clock: 50 fps for a second is about 50 frames, no drift, no burst', async () => {
+    const sink = new RecordingSink();
+    const src = source({ path: path.join(imagesDir, 'burger.jpg'), fps: 50, loop: true });
+    await src.start(sink);
+    await sink.until('first frame', () => sink.frames.length > 0);
+    const t0 = sink.frames[0]!.capturedAt;
+    await sleep(1_000);
+    const inSecond = sink.frames.filter((f) => f.capturedAt - t0 < 1_000).length;
+    expect(inSecond).toBeGreaterThanOrEqual(45);
+    expect(inSecond).toBeLessThanOrEqual(51);
+  });
+
+  it('skips and names unreadable files, delivers the others', async () => {
+    const dir = mkdtempSync(path.join(tmp, 'mixed-'));
+    const burger = readFileSync(path.join(imagesDir, 'burger.jpg'));
+    const cat = readFileSync(path.join(imagesDir, 'cat.bmp'));
+    copyFileSync(path.join(imagesDir, 'burger.jpg'), path.join(dir, 'a.jpg'));
+    writeFileSync(path.join(dir, 'b.jpg'), burger.subarray(0, burger.length >> 1));
+    writeFileSync(path.join(dir, 'c.bmp'), cat.subarray(0, 1000));
+    copyFileSync(path.join(imagesDir, 'sparrow.png'), path.join(dir, 'd.png'));
+    const sink = new RecordingSink();
+    const src = source({ path: dir, fps: 50 });
+    await src.start(sink);
+    await sink.until('end', () => sink.ends.length > 0);
+    expect(sink.frames.map((f) => path.basename(f.origin))).toEqual(['a.jpg', 'd.png']);
+    expect(sink.frames.map((f) => f.seq)).toEqual([0, 1]);
+    expect(sink.skips.map((s) => path.basename(s.origin))).toEqual(['b.jpg', 'c.bmp']);
+    expect(sink.skips[0]!.reason).toMatch(/premature end/);
+    expect(sink.skips[1]!.reason).toMatch(/truncated BMP/);
+    expect(src.counters()).toEqual({ captured: 2, skipped: 2, restarts: 0 });
+    expect(sink.ends).toEqual(['2 of 4 files delivered, 2 skipped']);
+  });
+
+  it('ends with a clear reason instead of spinning when every file fails', async () => {
+    const dir = mkdtempSync(path.join(tmp, 'bad-'));
+    writeFileSync(path.join(dir, 'one.jpg'), 'not an image');
+    writeFileSync(path.join(dir, 'two.png'), 'not an image either');
+    const sink = new RecordingSink();
+    const src = source({ path: dir, fps: 100, loop: true });
+    await src.start(sink);
+    await sink.until('end', () => sink.ends.length > 0);
+    expect(sink.ends).toEqual([`all 2 files failed to decode (${dir})`]);
+    await sleep(200);
+    expect(src.counters()).toEqual({ captured: 0, skipped: 2, restarts: 0 });
+    expect(sink.frames).toEqual([]);
+  });
+
+  it('a glob selects by file name', async () => {
+    const sink = new RecordingSink();
+    const src = source({ path: path.join(imagesDir, 's*.???'), fps: 50 });
+    await src.start(sink);
+    await sink.until('end', () => sink.ends.length > 0);
+    expect(sink.frames.map((f) => path.basename(f.origin))).toEqual(['sparrow.png', 'sunflower.bmp']);
+    expect(sink.ends).toEqual(['all 2 files delivered']);
+  });
+
+  it('start rejects, naming the path, when nothing matches', async () => {
+    const pattern = path.join(imagesDir, '*.gif');
+    await expect(source({ path: pattern }).start(new RecordingSink())).rejects.toThrow(`found at ${pattern}`);
+    const missing = path.join(tmp, 'no-such-dir');
+    await expect(source({ path: missing }).start(new RecordingSink())).rejects.toThrow(missing);
+    const empty = mkdtempSync(path.join(tmp, 'empty-'));
+    await expect(source({ path: empty }).start(new RecordingSink())).rejects.toThrow(`found at ${empty}`);
+  });
+
+  it('stop waits for the decode in flight, then nothing is delivered and no timer is left', async () => {
+    const timers = trackSourceTimers();
+    const sink = new RecordingSink();
+    const src = source({ path: imagesDir, fps: 5, loop: true });
+    await src.start(sink);
+    await sink.until('a frame', () => sink.frames.length >= 1);
+    await sleep(20); // the next frame's timer is armed now
+    await src.stop();
+    const delivered = sink.frames.length;
+    await sleep(50); // less than the 200 ms frame interval: a timer left armed would still be alive
+    expect(sink.frames).toHaveLength(delivered);
+    timers.dispose();
+    expect(timers.live()).toEqual([]);
+    expect(sink.ends).toEqual([]);
+  });
+
+  it('stop right after start, with the first decode in flight', async () => {
+    const sink = new RecordingSink();
+    const src = source({ path: path.join(imagesDir, 'sparrow.png'), fps: 10, loop: true });
+    await src.start(sink);
+    await sleep(2); // the first tick is due at once: the PNG decode is now running
+    await src.stop();
+    await sleep(100);
+    expect(sink.frames).toEqual([]);
+  });
+
+  it('rejects a second start and a bad fps', async () => {
+    const src = source({ path: imagesDir });
+    await src.start(new RecordingSink());
+    await expect(src.start(new RecordingSink())).rejects.toThrow(/already started/);
+    expect(() => new FilesSource('x', { path: imagesDir, fps: 0, loop: false }, silentLogger())).toThrow(/fps must be > 0/);
+  });
+
+  it('a sink that throws does not stop the source', async () => {
+    let calls = 0;
+    const sink: FrameSink = {
+      frame: () => {
+        calls++;
+        throw new Error('buggy consumer');
+      },
+      skipped: () => {},
+      ended: () => {},
+    };
+    const src = source({ path: path.join(imagesDir, 'burger.jpg'), fps: 50, loop: true });
+    await src.start(sink);
+    await sleep(200);
+    expect(calls).toBeGreaterThanOrEqual(3);
+  });
+});

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { RawFrameAssembler } from '../../src/camera/raw-frames.js';
+
+/** Deterministic pseudo-random chunk sizes, from 1 byte to more than two frames. */
+function* chunkSizes(seed: number, max: number): Generator<number> {
+  let s = seed;
+  for (;;) {
+    s = (s * 1103515245 + 12345) & 0x7fffffff;
+    yield 1 + (s % max);
+  }
+}
+
+describe('RawFrameAssembler', () => {
+  it.each([1, 2, 3])('cuts a stream into exact frames whatever the chunk boundaries (seed %i)', (seed) => {
+    const frameSize = 4 * 3 * 3;
+    const stream = Buffer.from(Array.from({ length: frameSize * 5 + 17 }, (_, i) => (i * 7 + 3) & 255));
+    const frames: Buffer[] = [];
+    const assembler = new RawFrameAssembler(frameSize, (data) => frames.push(data));
+    const sizes = chunkSizes(seed, frameSize * 2 + 5);
+    for (let offset = 0; offset < stream.length; ) {
+      const n = sizes.next().value as number;
+      assembler.push(stream.subarray(offset, offset + n));
+      offset += n;
+    }
+    expect(frames).toHaveLength(5);
+    frames.forEach((f, i) => expect(f.equals(stream.subarray(i * frameSize, (i + 1) * frameSize))).toBe(true));
+    expect(frames.every((f) => f.length === frameSize)).toBe(true);
+    expect(assembler.reset()).toBe(17); // the partial frame is discarded, never delivered
+    expect(frames).toHaveLength(5);
+    expect(assembler.reset()).toBe(0);
+  });
+
+  it('frames are independent copies: reusing the chunk buffer does not change a delivered frame', () => {
+    const frames: Buffer[] = [];
+    const assembler = new RawFrameAssembler(4, (data) => frames.push(data));
+    const chunk = Buffer.from([1, 2, 3, 4, 5, 6, 7, 8]);
+    assembler.push(chunk);
+    chunk.fill(0);
+    expect(frames.map((f) => [...f])).toEqual([
+      [1, 2, 3, 4],
+      [5, 6, 7, 8],
+    ]);
+  });
+
+  it('after a reset the next frame starts at the next byte', () => {
+    const frames: Buffer[] = [];
+    const assembler = new RawFrameAssembler(3, (data) => frames.push(data));
+    assembler.push(Buffer.from([9, 9]));
+    assembler.reset();
+    assembler.push(Buffer.from([1, 2, 3]));
+    expect(frames.map((f) => [...f])).toEqual([[1, 2, 3]]);
+  });
+
+  it('rejects a frame size that is not a positive integer', () => {
+    expect(() => new RawFrameAssembler(0, () => {})).toThrow(/invalid frame size/);
+    expect(() => new RawFrameAssembler(1.5, () => {})).toThrow(/invalid frame size/);
+  });
+});
