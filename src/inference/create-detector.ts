@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { CoralDelegate, type CoralDevice } from 'coral-tflite-delegate';
 import type { DetectorConfig } from '../config/index.js';
 import type { Logger } from '../system/logger.js';
 import type { Detector } from './detector.js';
@@ -29,12 +30,10 @@ export async function createDetector(cfg: DetectorConfig, log: Logger): Promise<
   if (cfg.backend === 'edgetpu') {
     if (!cfg.model.edgetpu) throw new Error('detector.backend is "edgetpu" but detector.model.edgetpu is not set');
     const plan = await planModel(cfg.model.edgetpu, planOpts);
-    const options: [string, string][] = cfg.edgetpu.device ? [['device', cfg.edgetpu.device]] : [];
-    return new TfliteDetector(
-      plan,
-      { backend: 'edgetpu', threads: cfg.threads, inferenceTimeoutMs: cfg.inferenceTimeoutMs, delegate: { path: cfg.edgetpu.library, options } },
-      log,
-    );
+    // The config format already checked the device string against the forms libedgetpu accepts.
+    const coral = new CoralDelegate(cfg.edgetpu.device ? { device: cfg.edgetpu.device as CoralDevice } : {}, cfg.edgetpu.library);
+    const delegate = { path: coral.node!.path, options: coral.options };
+    return new TfliteDetector(plan, { backend: 'edgetpu', threads: cfg.threads, inferenceTimeoutMs: cfg.inferenceTimeoutMs, delegate }, log);
   }
   const cpuPath = cpuModelPath(cfg);
   if (!cpuPath) {

@@ -37,10 +37,10 @@ describe('shipped configs', () => {
     expect(config.mqtt.password).toBe('change-me');
   });
 
-  it('config/demo.json validates and points at the shared images and the fetched model', () => {
+  it('config/demo.json validates and points at the fetched sample photos and model', () => {
     const { config } = loadConfig({ file: path.join(ROOT, 'config/demo.json'), checkFiles: false, env: {} });
     const demo = config.cameras.demo;
-    expect(demo?.source).toEqual({ type: 'files', path: path.resolve(ROOT, '../shared/images'), fps: 2, loop: true });
+    expect(demo?.source).toEqual({ type: 'files', path: path.join(ROOT, 'models/samples'), fps: 2, loop: true });
     expect(config.detector.backend).toBe('cpu');
     expect(config.detector.model.cpu).toBe(path.join(ROOT, 'models/coco_ssd_mobilenet_v1_1.0_quant_2018_06_29.tflite'));
     expect(config.mqtt.url).toBe('mqtt://127.0.0.1:1883');

@@ -1,0 +1,113 @@
+import type { AppConfig } from './config/index.js';
+import { createSource } from './camera/create-source.js';
+import { createDetector } from './inference/create-detector.js';
+import type { Detector } from './inference/detector.js';
+import { MeteredDetector } from './inference/metered-detector.js';
+import { CameraPipeline } from './pipeline/camera-pipeline.js';
+import { MqttPublisher } from './publish/mqtt-publisher.js';
+import { StatsReporter } from './stats/stats-reporter.js';
+import type { Logger } from './system/logger.js';
+
+/**
+ * Owns start and stop order: detector first (nothing runs without a model), then MQTT (never waited for: a missing
+ * broker is not fatal), then cameras; stop goes the other way so the frame in flight is finished and published.
+ */
+export class Daemon {
+  private detector: Detector | undefined;
+  private publisher: MqttPublisher | undefined;
+  private stats: StatsReporter | undefined;
+  private statsTimer: NodeJS.Timeout | undefined;
+  private readonly pipelines = new Map<string, CameraPipeline>();
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly log: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    const { config, log } = this;
+    const baseTopic = `${config.mqtt.topicPrefix}/${config.device.id}`;
+    const publisher = new MqttPublisher(
+      {
+        url: config.mqtt.url,
+        clientId: config.mqtt.clientId || `mobilenet-edge-${config.device.id}`,
+        username: config.mqtt.username,
+        password: config.mqtt.password,
+        keepaliveSec: config.mqtt.keepaliveSec,
+        baseTopic,
+        offlineQueue: config.mqtt.offlineQueue,
+        tls: config.mqtt.tls,
+      },
+      log.child({ module: 'mqtt' }),
+    );
+    this.publisher = publisher;
+
+    const stats = new StatsReporter({
+      device: config.device.id,
+      backend: () => this.detector?.backend ?? 'none',
+      model: () => this.detector?.model.name ?? 'none',
+      cameras: () => Object.fromEntries(this.pipelines),
+      mqtt: () => publisher.snapshot(),
+    });
+    this.stats = stats;
+
+    const inner = await createDetector(config.detector, log.child({ module: 'detector' }));
+    const detector = new MeteredDetector(inner, stats);
+    await detector.start();
+    this.detector = detector;
+
+    publisher.start();
+
+    const cameras = Object.entries(config.cameras).filter(([, c]) => c.enabled);
+    for (const [name, cam] of cameras) {
+      const camLog = log.child({ module: 'camera', camera: name });
+      const pipeline = new CameraPipeline(
+        {
+          camera: name,
+          detectFps: cam.detect.fps,
+          resize: config.detector.resize,
+          filters: cam.filters,
+          publish: { qos: config.mqtt.qos, retain: config.mqtt.retainDetections, offline: 'queue' },
+        },
+        createSource(name, cam.source, camLog),
+        detector,
+        publisher,
+        camLog,
+      );
+      try {
+        await pipeline.start();
+        this.pipelines.set(name, pipeline);
+      } catch (err) {
+        camLog.error({ err: (err as Error).message }, 'camera failed to start; the other cameras go on');
+      }
+    }
+    if (this.pipelines.size === 0) throw new Error('no camera could start (see the errors above)');
+
+    const intervalMs = config.stats.intervalSec * 1000;
+    this.statsTimer = setInterval(() => this.publishStats(), intervalMs);
+    log.info(
+      { cameras: [...this.pipelines.keys()], model: detector.model.name, kind: detector.model.kind, backend: detector.backend, topic: baseTopic },
+      'mobilenet-edge running',
+    );
+  }
+
+  /** Stops everything in reverse order; safe to call twice and after a failed start. */
+  async stop(): Promise<void> {
+    clearInterval(this.statsTimer);
+    await Promise.all([...this.pipelines.values()].map((p) => p.stop().catch((err: Error) => this.log.warn({ err: err.message }, 'camera stop failed'))));
+    if (this.publisher && this.stats && this.pipelines.size > 0) this.publishStats();
+    await this.publisher?.stop();
+    await this.detector?.stop();
+    this.stats?.stop();
+  }
+
+  private publishStats(): void {
+    if (!this.stats || !this.publisher) return;
+    const payload = this.stats.collect();
+    this.publisher.publish(this.publisher.topic('stats'), JSON.stringify(payload), { qos: 0, retain: true, offline: 'latest' });
+    const cams = Object.fromEntries(
+      Object.entries(payload.cameras).map(([n, c]) => [n, { fps: c.fps.processed, ...c.totals }]),
+    );
+    this.log.info({ cameras: cams, inferenceP50Ms: payload.detector.inferenceMs.p50, rssMb: payload.process.rssMb, mqttConnected: payload.mqtt.connected }, 'stats');
+  }
+}

@@ -1,0 +1,163 @@
+import { performance } from 'node:perf_hooks';
+import type { Frame, FrameSource } from '../camera/frame.js';
+import { LatestFrameSlot } from '../camera/latest-frame-slot.js';
+import type { Detector } from '../inference/detector.js';
+import { applyFilters, type DetectionFilters } from '../inference/filters.js';
+import { prepareInput, toFrameBox, type ResizeMode } from '../inference/preprocess.js';
+import type { Detection } from '../inference/types.js';
+import { detectionsPayload } from '../publish/payloads.js';
+import type { PublishOptions } from '../publish/mqtt-publisher.js';
+import { CameraStats } from '../stats/camera-stats.js';
+import type { Logger } from '../system/logger.js';
+import { ThrottledLog } from '../system/throttled-log.js';
+
+export interface PipelineOptions {
+  camera: string;
+  /** Max inferences per second for this camera; 0 = as fast as the detector goes. */
+  detectFps: number;
+  resize: ResizeMode;
+  filters: DetectionFilters;
+  publish: PublishOptions;
+}
+
+/** What the pipeline needs of the publisher (the MQTT one, or a recorder in tests and bench). */
+export interface DetectionSink {
+  topic(...parts: string[]): string;
+  publish(topic: string, payload: string, opts: PublishOptions): void;
+}
+
+/**
+ * One camera: its source fills a latest-frame slot (capture never waits for inference), and one loop takes the
+ * newest frame, prepares it, runs the shared detector and publishes the result.
+ */
+export class CameraPipeline {
+  readonly stats = new CameraStats();
+  private readonly slot = new LatestFrameSlot();
+  private readonly problems: ThrottledLog;
+  private loop: Promise<void> | undefined;
+  private running = false;
+  private wake: (() => void) | undefined;
+  private readonly topic: string;
+
+  constructor(
+    private readonly opts: PipelineOptions,
+    private readonly source: FrameSource,
+    private readonly detector: Detector,
+    private readonly sink: DetectionSink,
+    private readonly log: Logger,
+  ) {
+    this.problems = new ThrottledLog(log);
+    this.topic = sink.topic(opts.camera, 'detections');
+  }
+
+  async start(): Promise<void> {
+    this.running = true;
+    await this.source.start({
+      frame: (frame) => {
+        this.stats.totals.captured++;
+        this.slot.put(frame);
+      },
+      skipped: (origin, reason) => {
+        this.stats.totals.skipped++;
+        this.problems.warn(`skip:${origin}`, { camera: this.opts.camera, frame: origin, reason }, 'frame skipped: cannot decode');
+      },
+      ended: (reason) => {
+        this.log.warn({ camera: this.opts.camera, reason }, 'camera source ended');
+      },
+    });
+    this.loop = this.run();
+  }
+
+  /** Stops capture, lets the frame in flight finish, and resolves when the loop is done. */
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.source.stop();
+    this.slot.close();
+    this.wake?.();
+    await this.loop;
+  }
+
+  /** Closes a stats interval, with the slot's drops brought up to date. */
+  snapshot(intervalSec: number): ReturnType<CameraStats['snapshot']> {
+    this.counters();
+    return this.stats.snapshot(intervalSec);
+  }
+
+  /** Counters kept current with the slot's drops. */
+  counters(): CameraStats['totals'] {
+    this.stats.totals.dropped = this.slot.counters().dropped;
+    return this.stats.totals;
+  }
+
+  private async run(): Promise<void> {
+    const minIntervalMs = this.opts.detectFps > 0 ? 1000 / this.opts.detectFps : 0;
+    let lastStart = -Infinity;
+    while (this.running) {
+      const wait = lastStart + minIntervalMs - performance.now();
+      if (wait > 0) await this.sleep(wait);
+      const frame = await this.slot.take();
+      if (!frame || !this.running) break;
+      lastStart = performance.now();
+      await this.process(frame);
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+
+  private async process(frame: Frame): Promise<void> {
+    const { camera } = this.opts;
+    const model = this.detector.model;
+    const t0 = performance.now();
+    let stage = 'preprocess';
+    try {
+      const prepared = await prepareInput(frame, model.inputWidth, model.inputHeight, this.opts.resize);
+      const t1 = performance.now();
+      stage = 'inference';
+      const out = await this.detector.detect(prepared.data);
+      const t2 = performance.now();
+      stage = 'postprocess';
+      const mapped: Detection[] = out.results.map((d) => (d.box ? { ...d, box: toFrameBox(d.box, prepared.geometry) } : d));
+      const results = applyFilters(mapped, this.opts.filters);
+      const latencyMs = {
+        capture: frame.captureMs,
+        preprocess: t1 - t0,
+        inference: t2 - t1,
+        postprocess: 0,
+        total: 0,
+      };
+      const payload = detectionsPayload({
+        seq: frame.seq,
+        camera,
+        model: model.name,
+        backend: out.backend,
+        frame: { width: frame.width, height: frame.height },
+        latencyMs,
+        results,
+        wallTime: frame.wallTime,
+      });
+      const t3 = performance.now();
+      latencyMs.postprocess = t3 - t2;
+      latencyMs.total = frame.captureMs + (t3 - frame.capturedAt);
+      payload.latencyMs.postprocess = Math.round(latencyMs.postprocess * 100) / 100;
+      payload.latencyMs.total = Math.round(latencyMs.total * 100) / 100;
+      this.sink.publish(this.topic, JSON.stringify(payload), this.opts.publish);
+      this.stats.recordProcessed(latencyMs);
+      if (this.log.isLevelEnabled('debug')) {
+        this.log.debug({ camera, seq: frame.seq, results: results.map((r) => `${r.label} ${r.score.toFixed(2)}`) }, 'detections');
+      }
+    } catch (err) {
+      this.stats.totals.errors++;
+      const reason = err instanceof Error ? err.message : String(err);
+      this.problems.warn(`${stage}:${reason}`, { camera, seq: frame.seq, frame: frame.origin, stage, reason }, `frame not processed: ${stage} failed`);
+    }
+  }
+}
