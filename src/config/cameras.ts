@@ -15,7 +15,7 @@ export type SourceType = (typeof SOURCE_TYPES)[number];
 export const CAMERA_NAME = /^[A-Za-z0-9_-]+$/;
 
 const sourceType = setting({
-  doc: 'Where frames come from: files (images on disk), ffmpeg (USB, RTSP, HTTP, files, lavfi) or rpicam (Raspberry Pi camera through rpicam-vid).',
+  doc: 'Where frames come from: files (images on disk), ffmpeg (USB, RTSP, HTTP, files, lavfi) or rpicam (Raspberry Pi camera through rpicam-vid; accepted by the schema, not runnable yet).',
   format: oneOf(SOURCE_TYPES),
   default: null,
 });

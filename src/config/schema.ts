@@ -75,7 +75,7 @@ export const appSchema = {
   }),
   detector: {
     backend: setting({
-      doc: 'Where inference runs: edgetpu (Coral), cpu, or auto (the Edge TPU when it loads, else the CPU, switching back when the TPU returns).',
+      doc: 'Where inference runs: edgetpu (Coral, through the delegate in the inference process), cpu, or auto (today: the CPU model; automatic Edge TPU selection with CPU fallback is not built yet).',
       format: oneOf(['auto', 'edgetpu', 'cpu']),
       default: 'auto',
       env: 'MOBILENET_EDGE_DETECTOR_BACKEND',

@@ -44,6 +44,7 @@ export class CameraPipeline {
     private readonly source: FrameSource,
     private readonly detector: Detector,
     private readonly sink: DetectionSink,
+    /** The camera's own child logger: every line it writes names the camera. */
     private readonly log: Logger,
   ) {
     this.problems = new ThrottledLog(log);
@@ -59,10 +60,10 @@ export class CameraPipeline {
       },
       skipped: (origin, reason) => {
         this.stats.totals.skipped++;
-        this.problems.warn(`skip:${origin}`, { camera: this.opts.camera, frame: origin, reason }, 'frame skipped: cannot decode');
+        this.problems.warn(`skip:${origin}`, { frame: origin, reason }, 'frame skipped: cannot decode');
       },
       ended: (reason) => {
-        this.log.warn({ camera: this.opts.camera, reason }, 'camera source ended');
+        this.log.warn({ reason }, 'camera source ended');
       },
     });
     this.loop = this.run();
@@ -152,12 +153,12 @@ export class CameraPipeline {
       this.sink.publish(this.topic, JSON.stringify(payload), this.opts.publish);
       this.stats.recordProcessed(latencyMs);
       if (this.log.isLevelEnabled('debug')) {
-        this.log.debug({ camera, seq: frame.seq, results: results.map((r) => `${r.label} ${r.score.toFixed(2)}`) }, 'detections');
+        this.log.debug({ seq: frame.seq, results: results.map((r) => `${r.label} ${r.score.toFixed(2)}`) }, 'detections');
       }
     } catch (err) {
       this.stats.totals.errors++;
       const reason = err instanceof Error ? err.message : String(err);
-      this.problems.warn(`${stage}:${reason}`, { camera, seq: frame.seq, frame: frame.origin, stage, reason }, `frame not processed: ${stage} failed`);
+      this.problems.warn(`${stage}:${reason}`, { seq: frame.seq, frame: frame.origin, stage, reason }, `frame not processed: ${stage} failed`);
     }
   }
 }

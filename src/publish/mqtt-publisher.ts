@@ -56,6 +56,7 @@ export class MqttPublisher {
   private lastError = '';
   private overflowLogged = false;
   private readonly onConnectHooks: (() => void)[] = [];
+  private stopping = false;
 
   constructor(
     private readonly opts: PublisherOptions,
@@ -113,7 +114,7 @@ export class MqttPublisher {
       client.options.reconnectPeriod = Math.round(next * (0.8 + Math.random() * 0.4));
     });
     client.on('close', () => {
-      if (this.counters.connected) this.log.warn({ url: redactUrl(this.opts.url) }, 'MQTT connection lost; retrying with backoff');
+      if (this.counters.connected && !this.stopping) this.log.warn({ url: redactUrl(this.opts.url) }, 'MQTT connection lost; retrying with backoff');
       this.counters.connected = false;
     });
     client.on('error', (err) => {
@@ -142,6 +143,7 @@ export class MqttPublisher {
   async stop(timeoutMs = 2000): Promise<void> {
     const client = this.client;
     if (!client) return;
+    this.stopping = true;
     const queued = this.queue.length + this.latest.size;
     if (queued > 0) this.log.warn({ queued }, 'stopping with MQTT messages still queued (broker unreachable)');
     await new Promise<void>((resolve) => {

@@ -9,13 +9,15 @@ export interface ProcessSample {
 }
 
 /** RSS, CPU and event-loop lag of the daemon process, each read as a delta since the previous sample. */
+const RESOLUTION_MS = 10;
+
 export class ProcessStats {
   private readonly lag: IntervalHistogram;
   private lastCpu = process.cpuUsage();
   private lastAt = performance.now();
 
   constructor() {
-    this.lag = monitorEventLoopDelay({ resolution: 10 });
+    this.lag = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
     this.lag.enable();
   }
 
@@ -26,7 +28,8 @@ export class ProcessStats {
     this.lastCpu = process.cpuUsage();
     this.lastAt = now;
     const mem = process.memoryUsage();
-    const ms = (ns: number): number => Math.round((ns / 1e6) * 100) / 100;
+    // The histogram records the whole interval between its timer ticks: the lag is what exceeds the tick.
+    const ms = (ns: number): number => Math.max(0, Math.round((ns / 1e6 - RESOLUTION_MS) * 100) / 100);
     const sample: ProcessSample = {
       rssMb: Math.round((mem.rss / 1048576) * 10) / 10,
       heapUsedMb: Math.round((mem.heapUsed / 1048576) * 10) / 10,

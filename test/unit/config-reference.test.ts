@@ -91,3 +91,21 @@ describe('scripts/config-docs.ts', () => {
     expect(res.stderr).toMatch(/absent\.md not found; create it with the markers/);
   });
 });
+
+describe('the README', () => {
+  it('carries the config reference generated from the current schema (npm run docs:config)', () => {
+    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const replaced = replaceBlock(readme, reference);
+    expect('text' in replaced).toBe(true);
+    expect((replaced as { text: string }).text).toBe(readme);
+  });
+
+  it('opens with the demo command and the test command that .ci/run runs', () => {
+    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const blocks = [...readme.matchAll(/```sh\n(.*?)\n```/g)].map((m) => m[1]);
+    expect(blocks[0]).toBe('npm ci && npm run build && npm run demo');
+    expect(blocks[1]).toBe('npm ci && npm test');
+    const ci = fs.readFileSync(path.join(ROOT, '.ci', 'run'), 'utf8').trim().split('\n');
+    expect(ci[ci.length - 1]).toBe(blocks[1]);
+  });
+});

@@ -1,0 +1,126 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { SSD_V1, V2_224, image, model } from '../helpers/paths.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'me-cli-'));
+const noStack = (s: string): void => expect(s).not.toMatch(/\n\s+at .+\(.*:\d+:\d+\)/);
+
+describe('mobilenet-edge detect', () => {
+  it('--json: one object per image with normalised boxes (SSD on cats_and_dogs.jpg)', async () => {
+    const r = await runCli(['detect', '--json', '--min-score', '0.4', '--model', SSD_V1, image('cats_and_dogs.jpg')]);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const out = JSON.parse(lines[0]!);
+    expect(Object.keys(out)).toEqual(['image', 'width', 'height', 'model', 'kind', 'results']);
+    expect(out).toMatchObject({ image: image('cats_and_dogs.jpg'), width: 1200, height: 600, kind: 'ssd', model: 'coco_ssd_mobilenet_v1_1.0_quant_2018_06_29.tflite' });
+    const labels = out.results.map((x: { label: string }) => x.label);
+    expect(labels).toContain('cat');
+    expect(labels).toContain('dog');
+    for (const x of out.results) {
+      expect(Object.keys(x)).toEqual(['label', 'classId', 'score', 'box']);
+      expect(x.score).toBeGreaterThanOrEqual(0.4);
+    }
+  });
+
+  it('classifies several images, one line each, in order', async () => {
+    const r = await runCli(['detect', '--json', '--model', V2_224, image('grace_hopper.bmp'), image('cat.bmp')]);
+    expect(r.code).toBe(0);
+    const [hopper, cat] = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(hopper.kind).toBe('classification');
+    expect(hopper.results[0].label).toBe('military uniform');
+    expect(hopper.results[0].box).toBeUndefined();
+    expect(cat.image).toBe(image('cat.bmp'));
+    expect(cat.results[0].label).toMatch(/cat|tabby/);
+  });
+
+  it('names an unreadable image and a missing one, still handles the good one, and exits non-zero', async () => {
+    const broken = join(dir, 'broken.jpg');
+    writeFileSync(broken, readFileSync(image('burger.jpg')).subarray(0, 3000));
+    const r = await runCli(['detect', '--json', '--model', SSD_V1, broken, image('cats_and_dogs.jpg'), join(dir, 'nope.jpg')]);
+    expect(r.code).toBe(66);
+    expect(r.stderr).toContain(`error: ${broken}: cannot decode`);
+    expect(r.stderr).toContain(`error: ${join(dir, 'nope.jpg')}: no such file`);
+    expect(r.stdout.trim().split('\n')).toHaveLength(1);
+    noStack(r.stderr);
+  });
+
+  it('refuses a file that is not a model, and an Edge TPU model on the CPU, naming them', async () => {
+    const notModel = join(dir, 'notes.tflite');
+    writeFileSync(notModel, 'hello');
+    const a = await runCli(['detect', '--model', notModel, image('cat.bmp')]);
+    expect(a.code).toBe(65);
+    expect(a.stderr).toMatch(new RegExp(`${notModel}.*not a TFLite model`));
+    noStack(a.stderr);
+    const b = await runCli(['detect', '--model', model('mobilenet_v1_0.25_128_quant_edgetpu.tflite'), image('cat.bmp')]);
+    expect(b.code).toBe(65);
+    expect(b.stderr).toMatch(/compiled for the Edge TPU.*CPU twin/);
+  });
+
+  it('bad usage exits 64 with a pointer to --help', async () => {
+    const r = await runCli(['detect', '--bogus', image('cat.bmp')]);
+    expect(r.code).toBe(64);
+    expect(r.stderr).toMatch(/--bogus/);
+    expect(r.stderr).toMatch(/--help/);
+  });
+});
+
+describe('configs and the run command', () => {
+  const write = (name: string, body: unknown): string => {
+    const f = join(dir, name);
+    writeFileSync(f, typeof body === 'string' ? body : JSON.stringify(body));
+    return f;
+  };
+  const camera = { door: { source: { type: 'files', path: image('cat.bmp') } } };
+
+  it('check-config prints the effective config with the password redacted', async () => {
+    const f = write('ok.json', { cameras: camera, detector: { model: { cpu: SSD_V1 } }, mqtt: { username: 'u', password: 'hunter2' } });
+    const r = await runCli(['check-config', '--config', f]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toContain('hunter2');
+    const cfg = JSON.parse(r.stdout);
+    expect(cfg.mqtt.password).toBe('[redacted]');
+    expect(cfg.mqtt.username).toBe('u');
+    expect(cfg.cameras.door.source.type).toBe('files');
+  });
+
+  it('check-config and run exit 78 naming the key and the file, without a stack', async () => {
+    const f = write('bad.json', { cameras: { door: { source: { type: 'files', path: image('cat.bmp'), fps: -2 } } }, detector: { model: { cpu: join(dir, 'missing.tflite') } }, mqtt: { url: 'not a url' } });
+    for (const cmd of ['check-config', 'run']) {
+      const r = await runCli([cmd, '--config', f]);
+      expect(r.code).toBe(78);
+      expect(r.stderr).toContain(f);
+      expect(r.stderr).toContain('cameras.door.source.fps');
+      expect(r.stderr).toContain('detector.model.cpu');
+      expect(r.stderr).toContain('mqtt.url');
+      noStack(r.stderr);
+    }
+  });
+
+  it('run with a model that is not a TFLite file: one fatal line naming it, exit 1', async () => {
+    const notModel = write('fake.tflite', 'not a model at all');
+    const f = write('fake-model.json', { cameras: camera, detector: { backend: 'cpu', model: { cpu: notModel } } });
+    const r = await runCli(['run', '--config', f]);
+    expect(r.code).toBe(1);
+    const fatal = r.stdout.split('\n').filter((l) => l.includes('"level":60'));
+    expect(fatal).toHaveLength(1);
+    expect(fatal[0]).toContain(notModel);
+    noStack(r.stdout + r.stderr);
+  });
+
+  it('--help works for every command; an unknown command exits 64', async () => {
+    for (const cmd of ['run', 'check-config', 'detect', 'fetch-models']) {
+      const r = await runCli([cmd, '--help']);
+      expect(r.code, cmd).toBe(0);
+      expect(r.stdout, cmd).toMatch(/Usage: mobilenet-edge/);
+    }
+    const top = await runCli(['--help']);
+    expect(top.stdout).toMatch(/Exit codes/);
+    const bad = await runCli(['frobnicate']);
+    expect(bad.code).toBe(64);
+    expect(bad.stderr).toContain('unknown command "frobnicate"');
+  });
+});
