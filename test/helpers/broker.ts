@@ -27,14 +27,19 @@ async function reachable(port: number): Promise<boolean> {
 /** A mosquitto of the test's own on a spare port, to stop and start at will (the shared one on 1883 stays up). */
 export class TestBroker {
   private child: ChildProcess | undefined;
-  constructor(readonly port: number) {}
+  /** `config`: a mosquitto.conf that listens on `port` (TLS tests); without it, a plain listener. */
+  constructor(
+    readonly port: number,
+    private readonly config?: string,
+  ) {}
 
   get url(): string {
     return `mqtt://127.0.0.1:${this.port}`;
   }
 
   async start(): Promise<void> {
-    this.child = spawn('mosquitto', ['-p', String(this.port)], { stdio: 'ignore' });
+    const args = this.config ? ['-c', this.config] : ['-p', String(this.port)];
+    this.child = spawn('mosquitto', args, { stdio: 'ignore' });
     const deadline = Date.now() + 5000;
     while (!(await reachable(this.port))) {
       if (Date.now() > deadline) throw new Error(`mosquitto did not start on port ${this.port}`);
