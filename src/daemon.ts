@@ -1,6 +1,7 @@
 import type { AppConfig } from './config/index.js';
 import { createSource } from './camera/create-source.js';
 import { createDetector } from './inference/create-detector.js';
+import type { DetectorState } from './inference/failover-detector.js';
 import type { Detector } from './inference/detector.js';
 import { MeteredDetector } from './inference/metered-detector.js';
 import { CameraPipeline } from './pipeline/camera-pipeline.js';
@@ -18,6 +19,7 @@ export class Daemon {
   private stats: StatsReporter | undefined;
   private statsTimer: NodeJS.Timeout | undefined;
   private readonly pipelines = new Map<string, CameraPipeline>();
+  private detectorState: DetectorState | undefined;
 
   constructor(
     private readonly config: AppConfig,
@@ -44,14 +46,27 @@ export class Daemon {
 
     const stats = new StatsReporter({
       device: config.device.id,
-      backend: () => this.detector?.backend ?? 'none',
+      backend: () => this.detectorState?.backend ?? this.detector?.backend ?? 'none',
       model: () => this.detector?.model.name ?? 'none',
       cameras: () => Object.fromEntries(this.pipelines),
       mqtt: () => publisher.snapshot(),
+      failovers: () => ({ failovers: this.detectorState?.failovers ?? 0, recoveries: this.detectorState?.recoveries ?? 0 }),
     });
     this.stats = stats;
 
-    const inner = await createDetector(config.detector, log.child({ module: 'detector' }));
+    const detectorTopic = publisher.topic('detector');
+    const publishDetectorState = (): void => {
+      if (this.detectorState) publisher.publish(detectorTopic, JSON.stringify(this.detectorState), { qos: 1, retain: true, offline: 'latest' });
+    };
+    publisher.onConnect(publishDetectorState);
+    const inner = await createDetector(config.detector, log.child({ module: 'detector' }), {
+      onState: (state) => {
+        const previous = this.detectorState?.backend;
+        this.detectorState = state;
+        if (previous && previous !== state.backend) log.warn({ from: previous, to: state.backend, reason: state.reason }, 'detector backend changed');
+        publishDetectorState();
+      },
+    });
     const detector = new MeteredDetector(inner, stats);
     await detector.start();
     this.detector = detector;

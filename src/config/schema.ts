@@ -17,6 +17,25 @@ import {
 } from './formats.js';
 import { setting, type ValueOf } from './setting.js';
 
+/** One libedgetpu device string, or a non-empty list of distinct ones (several TPUs). */
+const deviceProblem = (v: unknown): string | undefined => {
+  try {
+    (edgetpuDevice as (val: unknown) => void)(v);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+};
+const edgetpuDevices = check<string | string[]>(`${edgetpuDevice.describe}, or a list of them`, (v) => {
+  if (!Array.isArray(v)) return deviceProblem(v);
+  if (v.length === 0) return 'must list at least one device';
+  for (const d of v) {
+    const problem = deviceProblem(d);
+    if (problem) return `${JSON.stringify(d)}: ${problem}`;
+  }
+  return new Set(v).size === v.length ? undefined : 'lists a device twice';
+});
+
 /** The global convict schema. Camera entries have their own per-source-type schemas (cameras.ts). */
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -75,7 +94,7 @@ export const appSchema = {
   }),
   detector: {
     backend: setting({
-      doc: 'Where inference runs: edgetpu (Coral, through the delegate in the inference process), cpu, or auto (today: the CPU model; automatic Edge TPU selection with CPU fallback is not built yet).',
+      doc: 'Where inference runs: cpu; edgetpu (a Coral must work at start, then falls back to the CPU twin at run time); or auto (the Edge TPU when it works, else the CPU twin, switching back when the TPU returns).',
       format: oneOf(['auto', 'edgetpu', 'cpu']),
       default: 'auto',
       env: 'MOBILENET_EDGE_DETECTOR_BACKEND',
@@ -122,14 +141,19 @@ export const appSchema = {
     }),
     edgetpu: {
       device: setting({
-        doc: 'Which Edge TPU to use: "" for the first available, usb, usb:N, pci, pci:N or :N.',
-        format: edgetpuDevice,
-        default: '',
+        doc: 'Which Edge TPU to use: "" for the first available, usb, usb:N, pci, pci:N or :N; or a list of them to spread frames round-robin over several TPUs (a failing one is fenced while the others go on).',
+        format: edgetpuDevices,
+        default: '' as string | string[],
       }),
       library: setting({
         doc: 'The libedgetpu shared library to load (from Coral\'s libedgetpu1-std or -max package).',
         format: text({ nonEmpty: true }),
         default: 'libedgetpu.so.1',
+      }),
+      probeRoot: setting({
+        doc: 'Directory under which sys/bus/usb/devices and dev/apex_N are looked for when probing for a TPU: "/" on a real system; another root for containers and tests.',
+        format: text({ nonEmpty: true }),
+        default: '/',
       }),
     },
     inferenceTimeoutMs: setting({
@@ -138,7 +162,7 @@ export const appSchema = {
       default: 2000,
     }),
     recoverIntervalSec: setting({
-      doc: 'With backend auto, how often to retry the Edge TPU while running on the CPU fallback.',
+      doc: 'While an Edge TPU is down, how often to re-probe it (cheap checks first); repeated failures back off up to 16 times this.',
       format: num({ min: 0, exclusiveMin: true }),
       default: 30,
     }),

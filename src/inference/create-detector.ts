@@ -3,7 +3,9 @@ import { CoralDelegate, type CoralDevice } from 'coral-tflite-delegate';
 import type { DetectorConfig } from '../config/index.js';
 import type { Logger } from '../system/logger.js';
 import type { Detector } from './detector.js';
-import { planModel } from './model-plan.js';
+import { listTpus, matchDevice, probeLibrary } from './edgetpu/probe.js';
+import { FailoverDetector, type DetectorState } from './failover-detector.js';
+import { planModel, type ModelPlan } from './model-plan.js';
 import { TfliteDetector } from './tflite-detector.js';
 
 /** Coral publishes every model twice: x.tflite for the CPU and x_edgetpu.tflite for the TPU. */
@@ -21,27 +23,82 @@ export function cpuModelPath(cfg: DetectorConfig): string | undefined {
   return undefined;
 }
 
+/** The Edge TPU model: the configured one, else the `_edgetpu` twin of the CPU model when it exists beside it. */
+export function edgetpuModelPath(cfg: DetectorConfig): string | undefined {
+  if (cfg.model.edgetpu) return cfg.model.edgetpu;
+  if (cfg.model.cpu) {
+    const twin = twinOf(cfg.model.cpu);
+    if (existsSync(twin)) return twin;
+  }
+  return undefined;
+}
+
+export function deviceList(cfg: DetectorConfig): string[] {
+  return Array.isArray(cfg.edgetpu.device) ? cfg.edgetpu.device : [cfg.edgetpu.device];
+}
+
+/** Cheap checks before a TPU is loaded: the library loads (in a throwaway process) and the device is present. */
+export async function probeEdgeTpu(cfg: DetectorConfig, device: string): Promise<string | undefined> {
+  const lib = await probeLibrary(cfg.edgetpu.library);
+  if (!lib.ok) return lib.reason;
+  const found = matchDevice(device, await listTpus(cfg.edgetpu.probeRoot));
+  return found.ok ? undefined : found.reason;
+}
+
+export interface DetectorHooks {
+  /** Called whenever the backend changes (and once at start), for the retained detector topic. */
+  onState?(state: DetectorState): void;
+}
+
 /**
- * Builds the detector for `detector.backend`. Until the Edge TPU supervisor lands, `auto` means the CPU model; an
- * explicit `edgetpu` loads the delegate in the host process, where a libedgetpu fault cannot reach the daemon.
+ * Builds the detector for `detector.backend`: the CPU model alone for `cpu` (or when there is no Edge TPU model),
+ * else the failover detector over the Edge TPU(s) with the CPU twin as warm standby.
  */
-export async function createDetector(cfg: DetectorConfig, log: Logger): Promise<Detector> {
+export async function createDetector(cfg: DetectorConfig, log: Logger, hooks: DetectorHooks = {}): Promise<Detector> {
   const planOpts = { kind: cfg.kind, labelsPath: cfg.labels, topK: cfg.topK };
-  if (cfg.backend === 'edgetpu') {
-    if (!cfg.model.edgetpu) throw new Error('detector.backend is "edgetpu" but detector.model.edgetpu is not set');
-    const plan = await planModel(cfg.model.edgetpu, planOpts);
-    // The config format already checked the device string against the forms libedgetpu accepts.
-    const coral = new CoralDelegate(cfg.edgetpu.device ? { device: cfg.edgetpu.device as CoralDevice } : {}, cfg.edgetpu.library);
-    const delegate = { path: coral.node!.path, options: coral.options };
-    return new TfliteDetector(plan, { backend: 'edgetpu', threads: cfg.threads, inferenceTimeoutMs: cfg.inferenceTimeoutMs, delegate }, log);
-  }
   const cpuPath = cpuModelPath(cfg);
-  if (!cpuPath) {
-    throw new Error(`no CPU model: set detector.model.cpu (the CPU twin of ${cfg.model.edgetpu ?? 'the Edge TPU model'}, ${cfg.model.edgetpu ? twinOf(cfg.model.edgetpu) : 'x.tflite'})`);
+  const tpuPath = cfg.backend === 'cpu' ? undefined : edgetpuModelPath(cfg);
+  const cpuPlan = cpuPath ? await planModel(cpuPath, planOpts) : undefined;
+  const cpuDetector = (plan: ModelPlan): TfliteDetector =>
+    new TfliteDetector(plan, { backend: 'cpu', threads: cfg.threads, inferenceTimeoutMs: cfg.inferenceTimeoutMs }, log);
+
+  if (!tpuPath) {
+    if (cfg.backend === 'edgetpu') throw new Error('detector.backend is "edgetpu" but detector.model.edgetpu is not set (and no _edgetpu twin of detector.model.cpu exists)');
+    if (!cpuPlan) throw new Error('no model: set detector.model.cpu');
+    const detector = cpuDetector(cpuPlan);
+    hooks.onState?.({ backend: 'cpu', reason: cfg.backend === 'cpu' ? 'detector.backend is cpu' : 'no Edge TPU model configured', since: new Date().toISOString(), failovers: 0, recoveries: 0, tpus: [] });
+    return detector;
   }
-  if (cfg.backend === 'auto' && cfg.model.edgetpu) {
-    log.info({ model: cpuPath }, 'detector.backend auto: running on the CPU (automatic Edge TPU selection is not built yet)');
+
+  const tpuPlan = await planModel(tpuPath, planOpts);
+  if (cpuPlan && (cpuPlan.info.inputWidth !== tpuPlan.info.inputWidth || cpuPlan.info.inputHeight !== tpuPlan.info.inputHeight || cpuPlan.info.kind !== tpuPlan.info.kind)) {
+    throw new Error(`${cpuPath} is not the CPU twin of ${tpuPath}: their inputs or kinds differ`);
   }
-  const plan = await planModel(cpuPath, planOpts);
-  return new TfliteDetector(plan, { backend: 'cpu', threads: cfg.threads, inferenceTimeoutMs: cfg.inferenceTimeoutMs }, log);
+  if (!cpuPlan) log.warn({ model: tpuPath, twin: twinOf(tpuPath) }, 'no CPU twin of the Edge TPU model: CPU fallback is impossible');
+  return new FailoverDetector({
+    mode: cfg.backend === 'edgetpu' ? 'edgetpu' : 'auto',
+    devices: deviceList(cfg),
+    recoverIntervalSec: cfg.recoverIntervalSec,
+    makeTpu: (device) => {
+      // The config format already checked the device string against the forms libedgetpu accepts.
+      const coral = new CoralDelegate(device ? { device: device as CoralDevice } : {}, cfg.edgetpu.library);
+      return new TfliteDetector(
+        tpuPlan,
+        {
+          backend: 'edgetpu',
+          threads: cfg.threads,
+          inferenceTimeoutMs: cfg.inferenceTimeoutMs,
+          // Loading sends the model to the TPU (and firmware, the first time): slower than one inference.
+          loadTimeoutMs: Math.max(3000, 5 * cfg.inferenceTimeoutMs),
+          delegate: { path: coral.node!.path, options: coral.options },
+          restartOnCrash: false,
+        },
+        log.child({ device: device || 'default' }),
+      );
+    },
+    ...(cpuPlan ? { makeCpu: () => cpuDetector(cpuPlan) } : {}),
+    probe: (device) => probeEdgeTpu(cfg, device),
+    onState: (state) => hooks.onState?.(state),
+    log,
+  });
 }

@@ -1,7 +1,7 @@
 import type { Detector, DetectResult } from './detector.js';
 
 export interface InferenceMeter {
-  recordInference(ms: number): void;
+  recordInference(ms: number, backend: DetectResult['backend']): void;
   recordInferenceError(): void;
 }
 
@@ -27,7 +27,7 @@ export class MeteredDetector implements Detector {
   async detect(input: Uint8Array): Promise<DetectResult> {
     try {
       const out = await this.inner.detect(input);
-      this.meter.recordInference(out.inferenceMs);
+      this.meter.recordInference(out.inferenceMs, out.backend);
       return out;
     } catch (err) {
       this.meter.recordInferenceError();

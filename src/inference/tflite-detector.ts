@@ -13,6 +13,11 @@ export interface TfliteDetectorOptions {
   inferenceTimeoutMs: number;
   loadTimeoutMs?: number;
   delegate?: DelegateSpec;
+  /**
+   * Start a new host when the last one died (default). The Edge TPU detectors turn it off: their failures are
+   * handled by the failover layer, which fences the TPU and re-probes it with backoff.
+   */
+  restartOnCrash?: boolean;
 }
 
 const MAX_BACKOFF_MS = 10_000;
@@ -54,7 +59,10 @@ export class TfliteDetector implements Detector {
   }
 
   async detect(input: Uint8Array): Promise<DetectResult> {
-    if (!this.host?.alive) await this.restartHost();
+    if (!this.host?.alive) {
+      if (this.opts.restartOnCrash === false) throw new Error(`${this.backend} inference host is not running`);
+      await this.restartHost();
+    }
     const reply = await this.host!.infer(input, this.opts.inferenceTimeoutMs);
     this.restarts = 0;
     return { results: this.plan.decode(reply.outputs), inferenceMs: reply.inferenceMs, backend: this.backend };

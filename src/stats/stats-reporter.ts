@@ -12,7 +12,18 @@ export interface StatsPayload {
   backend: string;
   model: string;
   process: ProcessSample;
-  detector: { backend: string; model: string; inferences: number; errors: number; inferenceMs: LatencySummary };
+  detector: {
+    backend: string;
+    model: string;
+    inferences: number;
+    errors: number;
+    failovers: number;
+    recoveries: number;
+    /** Runtime inference time over the interval, all backends together. */
+    inferenceMs: LatencySummary;
+    /** The same per backend: Edge TPU and CPU latencies are never mixed. */
+    byBackend: Partial<Record<'cpu' | 'edgetpu', LatencySummary>>;
+  };
   cameras: Record<string, CameraStatsSnapshot>;
   mqtt: PublisherCounters;
 }
@@ -22,6 +33,7 @@ export interface StatsInputs {
   backend(): string;
   model(): string;
   cameras(): Record<string, { snapshot(intervalSec: number): CameraStatsSnapshot }>;
+  failovers(): { failovers: number; recoveries: number };
   mqtt(): PublisherCounters;
 }
 
@@ -29,6 +41,7 @@ export interface StatsInputs {
 export class StatsReporter {
   private readonly process = new ProcessStats();
   private readonly inference = new LatencyWindow();
+  private readonly byBackend = { cpu: new LatencyWindow(), edgetpu: new LatencyWindow() };
   private inferences = 0;
   private inferenceErrors = 0;
   private readonly startedAt = Date.now();
@@ -37,9 +50,10 @@ export class StatsReporter {
   constructor(private readonly inputs: StatsInputs) {}
 
   /** Pure inference time as the host measured it, without the process hop. */
-  recordInference(ms: number): void {
+  recordInference(ms: number, backend: 'cpu' | 'edgetpu'): void {
     this.inferences++;
     this.inference.add(ms);
+    this.byBackend[backend].add(ms);
   }
 
   recordInferenceError(): void {
@@ -65,12 +79,20 @@ export class StatsReporter {
         model: this.inputs.model(),
         inferences: this.inferences,
         errors: this.inferenceErrors,
+        ...this.inputs.failovers(),
         inferenceMs: this.inference.summary(),
+        byBackend: Object.fromEntries(
+          Object.entries(this.byBackend)
+            .filter(([, w]) => w.count > 0)
+            .map(([b, w]) => [b, w.summary()]),
+        ),
       },
       cameras,
       mqtt: this.inputs.mqtt(),
     };
     this.inference.reset();
+    this.byBackend.cpu.reset();
+    this.byBackend.edgetpu.reset();
     return payload;
   }
 

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
+import { buildStub } from './edgetpu-stub.js';
 import { MODELS, IMAGES } from './paths.js';
 
 /** Fails the run early, with the reason, when what every suite needs is not there. */
@@ -15,5 +16,7 @@ export default async function setup(): Promise<void> {
     });
     s.once('error', () => resolve(false));
   });
+  // The stand-in libedgetpu for the Edge TPU tests (needs gcc).
+  buildStub();
   if (!reachable) throw new Error('no MQTT broker on 127.0.0.1:1883: start mosquitto (mosquitto -d) before the tests');
 }

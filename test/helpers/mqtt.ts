@@ -4,6 +4,8 @@ export interface Received {
   topic: string;
   payload: Buffer;
   retain: boolean;
+  /** Date.now() when the message arrived. */
+  at: number;
 }
 
 /** A test subscriber on the local broker that keeps every message and can wait for one matching a predicate. */
@@ -13,7 +15,7 @@ export class Subscriber {
 
   private constructor(readonly client: MqttClient) {
     client.on('message', (topic, payload, packet) => {
-      const m = { topic, payload, retain: packet.retain };
+      const m = { topic, payload, retain: packet.retain, at: Date.now() };
       this.messages.push(m);
       this.waiters = this.waiters.filter((w) => {
         if (!w.pred(m)) return true;

@@ -32,7 +32,7 @@ describe('MQTT over TLS with client certificates and a password', () => {
   });
   afterAll(() => broker.stop());
 
-  const opts = (over: Partial<PublisherOptions> & { tls?: Partial<PublisherOptions['tls']> }): PublisherOptions => ({
+  const opts = ({ tls: tlsOver, ...over }: Omit<Partial<PublisherOptions>, 'tls'> & { tls?: Partial<PublisherOptions['tls']> }): PublisherOptions => ({
     url: `mqtts://127.0.0.1:${broker.port}`,
     clientId: `tls-${Math.random().toString(36).slice(2)}`,
     username: 'edge',
@@ -41,7 +41,7 @@ describe('MQTT over TLS with client certificates and a password', () => {
     baseTopic: 'me-tls/test',
     offlineQueue: 10,
     ...over,
-    tls: { ca: tls.ca, cert: tls.clientCert, key: tls.clientKey, rejectUnauthorized: true, ...over.tls },
+    tls: { ca: tls.ca, cert: tls.clientCert, key: tls.clientKey, rejectUnauthorized: true, ...tlsOver },
   });
 
   it('connects with the CA, client certificate and password, and never logs the password', async () => {

@@ -65,7 +65,7 @@ describe('defaults', () => {
         threads: 1,
         resize: 'stretch',
         topK: 5,
-        edgetpu: { device: '', library: 'libedgetpu.so.1' },
+        edgetpu: { device: '', library: 'libedgetpu.so.1', probeRoot: '/' },
         inferenceTimeoutMs: 2000,
         recoverIntervalSec: 30,
       },
