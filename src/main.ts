@@ -3,7 +3,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkConfigCommand, CHECK_CONFIG_HELP } from './cli/check-config.js';
 import { detectCommand, DETECT_HELP } from './cli/detect.js';
+import { devicesCommand, DEVICES_HELP } from './cli/devices.js';
 import { EXIT, UsageError, type CliIo } from './cli/exit-codes.js';
+import { inspectCommand, INSPECT_HELP } from './cli/inspect.js';
 import { runCommand, RUN_HELP } from './cli/run.js';
 import { fetchModelsCommand } from './models/cli.js';
 import { packageRoot } from './system/paths.js';
@@ -16,6 +18,8 @@ Commands:
   run             run the daemon (the default command)
   check-config    validate the config and print it with secrets redacted
   detect IMAGE... run the model on image files and print the results
+  inspect MODEL   the model's architecture and cost per layer (MobileNet paper terms)
+  devices         Edge TPUs, libedgetpu, cameras, and what backend auto would pick
   fetch-models    download (or copy from a local mirror) the models of models/manifest.json
   help [COMMAND]  this text, or a command's
 
@@ -29,6 +33,8 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   run: { run: runCommand, help: RUN_HELP },
   'check-config': { run: checkConfigCommand, help: CHECK_CONFIG_HELP },
   detect: { run: detectCommand, help: DETECT_HELP },
+  inspect: { run: inspectCommand, help: INSPECT_HELP },
+  devices: { run: devicesCommand, help: DEVICES_HELP },
   'fetch-models': { run: (argv, io) => fetchModelsCommand(argv, io), help: '' },
 };
 
