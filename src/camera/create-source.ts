@@ -3,6 +3,7 @@ import type { Logger } from '../system/logger.js';
 import { FfmpegSource } from './ffmpeg-source.js';
 import { FilesSource } from './files-source.js';
 import type { FrameSource } from './frame.js';
+import { RpicamSource } from './rpicam-source.js';
 
 /** The source registry: one implementation per `cameras.<name>.source.type`. */
 export function createSource(camera: string, source: CameraConfig['source'], log: Logger): FrameSource {
@@ -12,6 +13,6 @@ export function createSource(camera: string, source: CameraConfig['source'], log
     case 'ffmpeg':
       return new FfmpegSource(camera, source, log);
     case 'rpicam':
-      throw new Error(`cameras.${camera}.source.type "rpicam" is not supported yet; use an ffmpeg source (e.g. a V4L2 device) meanwhile`);
+      return new RpicamSource(camera, source, log);
   }
 }

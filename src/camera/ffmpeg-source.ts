@@ -1,8 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import type { Logger } from '../system/logger.js';
 import type { Frame, FrameSink, FrameSource, SourceCounters } from './frame.js';
 import { RawFrameAssembler } from './raw-frames.js';
 import { guardSink } from './sink-guard.js';
+import { DEFAULT_SUPERVISOR_TIMING, SupervisedProcess, type RunHandlers, type SupervisorTiming } from './supervised-process.js';
 
 export interface FfmpegSourceOptions {
   /** Anything ffmpeg reads: a file, /dev/video0, rtsp://..., a lavfi graph. */
@@ -15,26 +15,11 @@ export interface FfmpegSourceOptions {
   ffmpegPath?: string;
 }
 
-export interface FfmpegTiming {
-  backoffMinMs: number;
-  backoffMaxMs: number;
-  /** A run that delivered frames for this long was healthy: the next restart waits backoffMinMs again. */
-  stableAfterMs: number;
-  /** SIGKILL when SIGTERM has not ended ffmpeg after this long. */
-  killAfterMs: number;
-  /** No frame for this long (or 3 frame intervals, if longer): ffmpeg is hung (a dead RTSP peer); kill and restart. */
-  stallAfterMs: number;
-}
+/** Restart, stall and kill timing; see SupervisorTiming. */
+export type FfmpegTiming = SupervisorTiming;
 
-export const DEFAULT_FFMPEG_TIMING: FfmpegTiming = {
-  backoffMinMs: 1_000,
-  backoffMaxMs: 30_000,
-  stableAfterMs: 60_000,
-  killAfterMs: 2_000,
-  stallAfterMs: 30_000,
-};
-
-const STDERR_LINES_KEPT = 20;
+/** A dead RTSP peer can take a while to notice: the stall limit is generous. */
+export const DEFAULT_FFMPEG_TIMING: FfmpegTiming = { ...DEFAULT_SUPERVISOR_TIMING, stallAfterMs: 30_000 };
 
 export function ffmpegArgs(o: FfmpegSourceOptions): string[] {
   return [
@@ -54,25 +39,16 @@ export function redactInput(input: string): string {
 
 /**
  * A camera (USB, RTSP, file) read through an ffmpeg child that writes fixed-size RGB frames to its stdout.
- * Failure policy: when ffmpeg exits or stalls it is logged (warn) and restarted with exponential backoff, and
- * `restarts` counts it; the sink is not told, since the camera is expected back. `sink.ended` is called only
- * when we give up for good: the binary cannot be run at all (ENOENT, EACCES), which no restart can fix.
+ * Failure policy (SupervisedProcess): when ffmpeg exits or stalls it is logged (warn) and restarted with exponential
+ * backoff, `restarts` (and `stalls`) count it, and the sink's status says offline (error after repeated failed starts).
+ * `sink.ended` is called only when we give up for good: the binary cannot be run at all (ENOENT, EACCES).
  */
 export class FfmpegSource implements FrameSource {
   private readonly logger: Logger;
-  private readonly timing: FfmpegTiming;
   private readonly origin: string;
-  private sink: FrameSink | null = null;
-  private child: ChildProcess | null = null;
-  private exited: Promise<void> = Promise.resolve();
-  private stopping = false;
-  private restartTimer: NodeJS.Timeout | null = null;
-  private stallTimer: NodeJS.Timeout | null = null;
-  private backoffMs: number;
-  private firstFrameAt: number | null = null;
-  private lastFrameAt = 0;
-  private stderrTail: string[] = [];
-  private readonly count: SourceCounters = { captured: 0, skipped: 0, restarts: 0 };
+  private readonly supervisor: SupervisedProcess;
+  private sink: Required<FrameSink> | null = null;
+  private readonly count = { captured: 0, skipped: 0 };
 
   constructor(
     readonly camera: string,
@@ -84,72 +60,70 @@ export class FfmpegSource implements FrameSource {
       if (!Number.isInteger(options[key]) || options[key] <= 0) throw new Error(`camera ${camera}: ${key} must be a positive integer`);
     }
     if (!(options.fps > 0) || !Number.isFinite(options.fps)) throw new Error(`camera ${camera}: fps must be > 0, got ${options.fps}`);
-    this.timing = { ...DEFAULT_FFMPEG_TIMING, ...timing };
-    this.backoffMs = this.timing.backoffMinMs;
     this.origin = redactInput(options.input);
     this.logger = logger.child({ source: 'ffmpeg' });
+    const bin = options.ffmpegPath ?? 'ffmpeg';
+    const where = options.ffmpegPath ? ` at ${options.ffmpegPath}` : '';
+    this.supervisor = new SupervisedProcess(
+      {
+        name: 'ffmpeg',
+        command: () => ({ bin, args: ffmpegArgs(options) }),
+        stopSignal: 'SIGTERM',
+        fps: options.fps,
+        redact: redactInput,
+        classifyExit: ({ code, signal, stderr }) => {
+          const last = stderr.at(-1);
+          return { reason: `ffmpeg ${signal ? `was killed by ${signal}` : `exited with code ${code}`}${last ? `: ${last}` : ''}` };
+        },
+        spawnFailure: (err) =>
+          err.code === 'ENOENT' ? `ffmpeg not found${where}: install it (apt-get install ffmpeg)` : `cannot run ffmpeg${where}: ${err.message}`,
+      },
+      {
+        run: () => this.newRun(),
+        status: (state, reason) => this.sink?.status(state, reason),
+        gaveUp: (reason) => this.sink?.ended(reason),
+      },
+      this.logger,
+      { ...DEFAULT_FFMPEG_TIMING, ...timing },
+    );
   }
 
   /** The running ffmpeg's process id, if one is running (diagnostics and tests). */
   get pid(): number | undefined {
-    return this.child?.pid;
+    return this.supervisor.pid;
   }
 
   async start(sink: FrameSink): Promise<void> {
     if (this.sink) throw new Error(`camera ${this.camera}: source already started`);
     this.sink = guardSink(sink, this.logger);
-    this.spawnChild();
+    this.supervisor.start();
   }
 
   async stop(): Promise<void> {
-    this.stopping = true;
-    this.clearTimers();
-    if (this.child) this.terminate(this.child);
-    await this.exited;
+    await this.supervisor.stop();
   }
 
   counters(): SourceCounters {
-    return { ...this.count };
+    return { ...this.count, ...this.supervisor.counters() };
   }
 
-  private spawnChild(): void {
-    const bin = this.options.ffmpegPath ?? 'ffmpeg';
-    const args = ffmpegArgs(this.options);
-    this.logger.debug({ bin, args: args.map(redactInput) }, 'starting ffmpeg');
-    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child = child;
-    this.stderrTail = [];
-    this.firstFrameAt = null;
-    this.lastFrameAt = performance.now();
+  private newRun(): RunHandlers {
     const assembler = new RawFrameAssembler(this.options.width * this.options.height * 3, (data, firstByteAt) =>
       this.onFrame(data, firstByteAt),
     );
-    let spawnError: NodeJS.ErrnoException | null = null;
-    // Never pause stdout: a pipe left full makes the producer block or tear frames. Slow consumers drop in JS.
-    child.stdout!.on('data', (chunk: Buffer) => assembler.push(chunk));
-    this.collectStderr(child);
-    child.on('error', (err: NodeJS.ErrnoException) => {
-      if (child.pid === undefined) spawnError = err;
-      else this.logger.warn({ err }, 'ffmpeg process error');
-    });
-    this.exited = new Promise((resolve) => {
-      child.on('close', (code, signal) => {
-        this.child = null;
-        if (this.stallTimer) clearTimeout(this.stallTimer);
+    return {
+      data: (chunk) => assembler.push(chunk),
+      end: () => {
         const lost = assembler.reset();
         if (lost > 0) this.logger.debug({ bytes: lost }, 'partial frame at ffmpeg exit discarded');
-        this.onExit(code, signal, spawnError);
-        resolve();
-      });
-    });
-    this.armStallWatch(child);
+      },
+    };
   }
 
   private onFrame(data: Buffer, firstByteAt: number): void {
-    if (this.stopping) return;
+    if (!this.supervisor.running) return; // stop() was called: what is still in the pipe is not wanted
     const now = performance.now();
-    this.firstFrameAt ??= now;
-    this.lastFrameAt = now;
+    this.supervisor.frame();
     const frame: Frame = {
       camera: this.camera,
       seq: this.count.captured,
@@ -163,80 +137,5 @@ export class FfmpegSource implements FrameSource {
     };
     this.count.captured++;
     this.sink!.frame(frame);
-  }
-
-  private onExit(code: number | null, signal: NodeJS.Signals | null, spawnError: NodeJS.ErrnoException | null): void {
-    if (this.stopping) return;
-    if (spawnError) {
-      const where = this.options.ffmpegPath ? ` at ${this.options.ffmpegPath}` : '';
-      const reason =
-        spawnError.code === 'ENOENT'
-          ? `ffmpeg not found${where}: install it (apt-get install ffmpeg)`
-          : `cannot run ffmpeg${where}: ${spawnError.message}`;
-      this.logger.error({ reason }, 'ffmpeg source gave up');
-      this.stopping = true;
-      this.sink!.ended(reason);
-      return;
-    }
-    const last = this.stderrTail.at(-1);
-    const reason = `ffmpeg ${signal ? `was killed by ${signal}` : `exited with code ${code}`}${last ? `: ${last}` : ''}`;
-    if (this.firstFrameAt !== null && performance.now() - this.firstFrameAt >= this.timing.stableAfterMs) {
-      this.backoffMs = this.timing.backoffMinMs;
-    }
-    const delay = this.backoffMs;
-    this.backoffMs = Math.min(delay * 2, this.timing.backoffMaxMs);
-    this.logger.warn({ reason, stderr: this.stderrTail, restartInMs: delay, restarts: this.count.restarts }, 'ffmpeg exited, restarting');
-    this.restartTimer = setTimeout(() => {
-      this.restartTimer = null;
-      this.count.restarts++;
-      this.spawnChild();
-    }, delay);
-  }
-
-  private collectStderr(child: ChildProcess): void {
-    let partial = '';
-    const keep = (line: string): void => {
-      const text = line.trim().slice(0, 500);
-      if (!text) return;
-      this.logger.debug({ stderr: text }, 'ffmpeg says');
-      this.stderrTail.push(text);
-      if (this.stderrTail.length > STDERR_LINES_KEPT) this.stderrTail.shift();
-    };
-    child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (text: string) => {
-      const lines = (partial + text).split(/\r?\n|\r/);
-      partial = lines.pop() ?? '';
-      lines.forEach(keep);
-    });
-    child.stderr!.on('end', () => keep(partial));
-  }
-
-  /** One timer per run, re-armed for the remaining time instead of being reset on every frame. */
-  private armStallWatch(child: ChildProcess): void {
-    const limit = Math.max(this.timing.stallAfterMs, 3000 / this.options.fps);
-    const check = (): void => {
-      this.stallTimer = null;
-      if (this.child !== child || this.stopping) return;
-      const idle = performance.now() - this.lastFrameAt;
-      if (idle < limit) {
-        this.stallTimer = setTimeout(check, limit - idle);
-        return;
-      }
-      this.logger.warn({ idleMs: Math.round(idle) }, 'no frames from ffmpeg, killing it');
-      this.terminate(child);
-    };
-    this.stallTimer = setTimeout(check, limit);
-  }
-
-  private terminate(child: ChildProcess): void {
-    child.kill('SIGTERM');
-    const killer = setTimeout(() => child.kill('SIGKILL'), this.timing.killAfterMs);
-    child.once('close', () => clearTimeout(killer));
-  }
-
-  private clearTimers(): void {
-    if (this.restartTimer) clearTimeout(this.restartTimer);
-    if (this.stallTimer) clearTimeout(this.stallTimer);
-    this.restartTimer = this.stallTimer = null;
   }
 }

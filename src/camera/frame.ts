@@ -16,7 +16,20 @@ export interface Frame {
   data: Buffer;
   /** Where the frame came from (a file path, an input URL), to name the culprit in errors. */
   origin: string;
+  /**
+   * Hands `data` back to the source for reuse (sources that convert into a small buffer pool offer it). Whoever
+   * finishes with a frame calls it once nothing reads `data` any more: the pipeline after inference, the slot for
+   * frames it drops. `data` must not be read after release. Never calling it is safe: the source then allocates.
+   */
+  release?(): void;
 }
+
+/**
+ * What a camera is doing, for a retained status topic: `online` frames flow; `offline` the capture process exited
+ * or stalled and is being restarted (or the source was stopped); `error` the camera needs attention: the source gave
+ * up, or keeps failing (the reason says whether it still retries).
+ */
+export type CameraState = 'online' | 'offline' | 'error';
 
 /** What a source tells its owner. Sources never throw at their owner: they report. */
 export interface FrameSink {
@@ -25,6 +38,8 @@ export interface FrameSink {
   skipped(origin: string, reason: string): void;
   /** The source has nothing more to give (a non-looping file list, an input that ended) or failed for good. */
   ended(reason: string): void;
+  /** The camera's state changed (see CameraState); called once per change, never twice in a row with the same pair. */
+  status?(state: CameraState, reason: string): void;
 }
 
 export interface SourceCounters {
@@ -34,6 +49,10 @@ export interface SourceCounters {
   skipped: number;
   /** Times the underlying process or reader was restarted. */
   restarts: number;
+  /** Times the stall watchdog found no frame for too long and killed the capture process. */
+  stalls?: number;
+  /** Frames the source itself discarded before the sink saw them (e.g. JPEGs arriving while one is being decoded). */
+  dropped?: number;
 }
 
 /** The hardware seam for cameras: one implementation per `cameras.<name>.source.type`. */

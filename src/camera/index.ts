@@ -1,6 +1,11 @@
-export type { Frame, FrameSink, FrameSource, SourceCounters } from './frame.js';
+export type { CameraState, Frame, FrameSink, FrameSource, SourceCounters } from './frame.js';
 export { decodeImage, decodeImageFile, ImageDecodeError, type DecodedImage } from './decode.js';
 export { decodeBmp } from './bmp.js';
 export { LatestFrameSlot, type SlotCounters } from './latest-frame-slot.js';
 export { FilesSource, type FilesSourceOptions } from './files-source.js';
 export { FfmpegSource, DEFAULT_FFMPEG_TIMING, type FfmpegSourceOptions, type FfmpegTiming } from './ffmpeg-source.js';
+export { RpicamSource, type RpicamRuntime } from './rpicam-source.js';
+export { SupervisedProcess, DEFAULT_SUPERVISOR_TIMING, type SupervisorTiming } from './supervised-process.js';
+export { i420Layout, type I420Layout, type StrideRule } from './i420-layout.js';
+export { i420ToRgb } from './i420-rgb.js';
+export { i420ToRgbResized, I420Resizer, planResize } from './i420-resize.js';

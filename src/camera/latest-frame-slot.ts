@@ -11,6 +11,8 @@ export interface SlotCounters {
  * Holds at most one frame between a camera and inference, so capture never waits for a slow detector:
  * a newer frame replaces an unconsumed one and the old one is counted as dropped.
  * After close, put + pending frames count as dropped, so put === taken + dropped holds once closed.
+ * The slot owns the frames it drops: it releases them (Frame.release), so a pooling source can reuse their buffers.
+ * A frame handed to take() belongs to the taker, who releases it when done.
  */
 export class LatestFrameSlot {
   private pending: Frame | null = null;
@@ -22,6 +24,7 @@ export class LatestFrameSlot {
     this.count.put++;
     if (this.closed) {
       this.count.dropped++;
+      frame.release?.();
       return;
     }
     const waiter = this.waiters.shift();
@@ -30,7 +33,10 @@ export class LatestFrameSlot {
       waiter(frame);
       return;
     }
-    if (this.pending) this.count.dropped++;
+    if (this.pending) {
+      this.count.dropped++;
+      this.pending.release?.();
+    }
     this.pending = frame;
   }
 
@@ -55,6 +61,7 @@ export class LatestFrameSlot {
     if (this.closed) return;
     this.closed = true;
     if (this.pending) {
+      this.pending.release?.();
       this.pending = null;
       this.count.dropped++;
     }

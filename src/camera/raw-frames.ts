@@ -1,6 +1,8 @@
 /**
  * Cuts a byte stream of fixed-size raw frames (ffmpeg's rawvideo, rpicam-vid's yuv420) into one Buffer per frame.
  * Each byte is copied exactly once, from the pipe chunk into its frame; chunk boundaries fall anywhere.
+ * With `reuse`, every frame is cut into the same buffer: for consumers that are done with it when onFrame returns
+ * (a converter), so a steady stream allocates nothing.
  */
 export class RawFrameAssembler {
   private current: Buffer | null = null;
@@ -10,6 +12,7 @@ export class RawFrameAssembler {
   constructor(
     readonly frameSize: number,
     private readonly onFrame: (data: Buffer, firstByteAt: number) => void,
+    private readonly reuse = false,
   ) {
     if (!Number.isInteger(frameSize) || frameSize <= 0) throw new Error(`invalid frame size ${frameSize}`);
   }
@@ -17,27 +20,27 @@ export class RawFrameAssembler {
   push(chunk: Buffer): void {
     let offset = 0;
     while (offset < chunk.length) {
-      if (!this.current) {
-        this.current = Buffer.allocUnsafe(this.frameSize);
-        this.filled = 0;
+      if (this.filled === 0) {
+        this.current ??= Buffer.allocUnsafe(this.frameSize);
         this.firstByteAt = performance.now();
       }
-      const copied = chunk.copy(this.current, this.filled, offset, offset + this.frameSize - this.filled);
+      const current = this.current!;
+      const copied = chunk.copy(current, this.filled, offset, offset + this.frameSize - this.filled);
       offset += copied;
       this.filled += copied;
       if (this.filled === this.frameSize) {
-        const frame = this.current;
-        this.current = null;
-        this.onFrame(frame, this.firstByteAt);
+        this.filled = 0;
+        if (!this.reuse) this.current = null;
+        this.onFrame(current, this.firstByteAt);
       }
     }
   }
 
   /** Forgets a partial frame (its producer died mid-frame: never deliver it); returns the bytes thrown away. */
   reset(): number {
-    const lost = this.current ? this.filled : 0;
-    this.current = null;
+    const lost = this.filled;
     this.filled = 0;
+    if (!this.reuse) this.current = null;
     return lost;
   }
 }

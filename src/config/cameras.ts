@@ -1,5 +1,5 @@
 import type { ConfigProblem } from './errors.js';
-import { bool, int, isPlainObject, num, oneOf, orNull, requiredText, stringArray, text } from './formats.js';
+import { bool, evenInt, int, isPlainObject, num, oneOf, orNull, requiredText, rpicamArgConflict, rpicamExtraArgs, stringArray, text } from './formats.js';
 import { filtersSchema, type FiltersConfig } from './schema.js';
 import { setting, type SchemaTree, type Setting, type ValueOf } from './setting.js';
 import { checkMessage, runSchema, type PathValue } from './validate.js';
@@ -12,10 +12,15 @@ import { checkMessage, runSchema, type PathValue } from './validate.js';
 export const SOURCE_TYPES = ['files', 'ffmpeg', 'rpicam'] as const;
 export type SourceType = (typeof SOURCE_TYPES)[number];
 
+/** rpicam-vid --awb and --denoise values (rpicam-apps options.cpp). */
+export const RPICAM_AWB_MODES = ['auto', 'incandescent', 'tungsten', 'fluorescent', 'indoor', 'daylight', 'cloudy', 'custom'] as const;
+export const RPICAM_DENOISE_MODES = ['auto', 'off', 'cdn_off', 'cdn_fast', 'cdn_hq'] as const;
+export const RPICAM_STRIDES = ['auto', 'pi4', 'pi5', 'none'] as const;
+
 export const CAMERA_NAME = /^[A-Za-z0-9_-]+$/;
 
 const sourceType = setting({
-  doc: 'Where frames come from: files (images on disk), ffmpeg (USB, RTSP, HTTP, files, lavfi) or rpicam (Raspberry Pi camera through rpicam-vid; accepted by the schema, not runnable yet).',
+  doc: 'Where frames come from: files (images on disk), ffmpeg (USB, RTSP, HTTP, files, lavfi) or rpicam (Raspberry Pi camera through rpicam-vid).',
   format: oneOf(SOURCE_TYPES),
   default: null,
 });
@@ -88,15 +93,67 @@ export const cameraSchemas = {
   rpicam: cameraSchema('rpicam', {
     camera: setting({ doc: 'Camera index (rpicam-vid --camera); 0 is the first camera.', format: int({ min: 0 }), default: 0 }),
     // Measured: rpicam-vid pads I420 rows unless the width is a multiple of 128 (Pi 5 too).
-    width: width(640, ' Multiples of 128 avoid row padding in the I420 stream.'),
-    height: height(480),
+    width: setting({
+      doc: 'Frame width in pixels. Multiples of 128 avoid row padding in the I420 stream.',
+      format: evenInt({ min: 16, max: 8192 }),
+      default: 640,
+    }),
+    height: setting({ doc: 'Frame height in pixels.', format: evenInt({ min: 16, max: 8192 }), default: 480 }),
     framerate: setting({ doc: 'Sensor frame rate (rpicam-vid --framerate).', format: num({ min: 0, exclusiveMin: true }), default: 15 }),
     codec: setting({
       doc: 'Stream format from rpicam-vid: yuv420 (raw I420 frames, no decoding) or mjpeg (JPEG images).',
       format: oneOf(['yuv420', 'mjpeg']),
       default: 'yuv420',
     }),
-    extraArgs: setting({ doc: 'Extra rpicam-vid arguments, one array element per argument.', format: stringArray, default: [] }),
+    rotation: setting({ doc: 'Image rotation in degrees (rpicam-vid --rotation; the sensor can only do 0 or 180).', format: oneOf([0, 180]), default: 0 }),
+    hflip: setting({ doc: 'Mirror the image left to right (rpicam-vid --hflip).', format: bool, default: false }),
+    vflip: setting({ doc: 'Flip the image upside down (rpicam-vid --vflip).', format: bool, default: false }),
+    shutter: setting({
+      doc: 'Fixed exposure time in microseconds (rpicam-vid --shutter); null lets the auto exposure choose.',
+      format: orNull(int({ min: 1 })),
+      default: null,
+    }),
+    gain: setting({
+      doc: 'Fixed analogue gain, 1.0 = none (rpicam-vid --gain); null lets the auto exposure choose.',
+      format: orNull(num({ min: 0, exclusiveMin: true })),
+      default: null,
+    }),
+    awb: setting({
+      doc: "White balance mode (rpicam-vid --awb); null keeps rpicam-vid's default (auto).",
+      format: orNull(oneOf(RPICAM_AWB_MODES)),
+      default: null,
+    }),
+    denoise: setting({
+      doc: "Denoise mode (rpicam-vid --denoise); null keeps rpicam-vid's default (auto).",
+      format: orNull(oneOf(RPICAM_DENOISE_MODES)),
+      default: null,
+    }),
+    tuningFile: setting({
+      doc: "Camera tuning file (rpicam-vid --tuning-file), e.g. for a NoIR module; null keeps libcamera's choice.",
+      format: orNull(text({ nonEmpty: true })),
+      default: null,
+      path: 'file',
+    }),
+    stride: setting({
+      doc: 'Row padding of the I420 stream: auto (from /proc/device-tree/model), pi4 (Pi 0-4), pi5, or none. Only yuv420 uses it.',
+      format: oneOf(RPICAM_STRIDES),
+      default: 'auto',
+    }),
+    stallSeconds: setting({
+      doc: 'No frame for this long (at least 3 frame intervals): rpicam-vid is hung; it is stopped (SIGINT, then SIGKILL) and restarted.',
+      format: num({ min: 0, exclusiveMin: true }),
+      default: 10,
+    }),
+    rpicamPath: setting({
+      doc: 'The rpicam-vid executable (a name on PATH or a path); null finds rpicam-vid, or libcamera-vid on older systems, on PATH.',
+      format: orNull(text({ nonEmpty: true })),
+      default: null,
+    }),
+    extraArgs: setting({
+      doc: 'Extra rpicam-vid arguments, one array element per argument, for options without a key here (e.g. ["--ev", "0.5"]).',
+      format: rpicamExtraArgs,
+      default: [],
+    }),
   }),
 };
 
@@ -145,6 +202,11 @@ export function resolveCameras(map: Record<string, unknown>, globalFilters: Filt
     out.problems.push(...run.problems);
     out.paths.push(...run.paths);
     const cam = run.value as unknown as CameraEntry & { source: SourceConfig };
+    if (cam.source.type === 'rpicam' && run.problems.length === 0) {
+      // A rule across two keys, which a per-key convict format cannot see.
+      const conflict = rpicamArgConflict(cam.source.extraArgs, cam.source);
+      if (conflict) out.problems.push({ key: `${at}.source.extraArgs`, message: conflict });
+    }
     out.cameras[name] = { name, ...cam, filters: mergeFilters(globalFilters, cam.filters) };
   }
   return out;

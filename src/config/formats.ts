@@ -148,3 +148,74 @@ export const edgetpuDevice = check<string>('"", usb, usb:N, pci, pci:N or :N', (
     ? undefined
     : 'must be "" (first available), "usb", "usb:N", "pci", "pci:N" or ":N"',
 );
+
+/** An even integer in a range: I420 frames (rpicam-vid yuv420) hold one chroma sample per 2x2 block. */
+export function evenInt(r: { min: number; max: number }): Check<number> {
+  return check<number>(`even integer ${r.min}..${r.max}`, (v) =>
+    typeof v === 'number' && Number.isInteger(v) && v % 2 === 0 && v >= r.min && v <= r.max
+      ? undefined
+      : `must be an even integer ${r.min}..${r.max}`,
+  );
+}
+
+/** rpicam-vid options the source always passes from a typed key: the same option in extraArgs would contradict it. */
+const RPICAM_ALWAYS_SET: Record<string, string> = {
+  '--camera': 'camera',
+  '--width': 'width',
+  '--height': 'height',
+  '--framerate': 'framerate',
+  '--codec': 'codec',
+};
+/**
+ * Options with an optional typed key: passed only when the key is set (not null, false or 0). Old configs that put
+ * them in extraArgs stay valid; setting both is refused (rpicamArgConflict), as rpicam-vid would take the last one.
+ */
+const RPICAM_OPTIONAL: Record<string, string> = {
+  '--rotation': 'rotation',
+  '--hflip': 'hflip',
+  '--vflip': 'vflip',
+  '--shutter': 'shutter',
+  '--gain': 'gain',
+  '--analoggain': 'gain',
+  '--awb': 'awb',
+  '--denoise': 'denoise',
+  '--tuning-file': 'tuningFile',
+};
+/** Options that would stop, pause, redirect or end the endless stdout stream the source reads. */
+const RPICAM_STREAM_FLAGS = ['--timeout', '--nopreview', '--flush', '--output', '--segment', '--split', '--circular', '--keypress', '--signal', '--frames', '--list-cameras', '--listen', '--save-pts'];
+/** Their short forms (boost also accepts the value glued on: -t0, -o-). */
+const RPICAM_STREAM_SHORT = /^-[tnoks](?!-)/;
+
+const flagOf = (arg: string): string => (arg.startsWith('--') ? arg.split('=')[0]! : arg);
+
+/** Why an rpicam-vid extra argument is refused on its own, or undefined when it may pass. */
+export function rpicamArgProblem(arg: string): string | undefined {
+  const flag = flagOf(arg);
+  const key = RPICAM_ALWAYS_SET[flag];
+  if (key) return `"${arg}" is set by source.${key}: use that key instead`;
+  if (RPICAM_STREAM_FLAGS.includes(flag) || RPICAM_STREAM_SHORT.test(arg)) {
+    return `"${arg}" is managed by the source (it always runs -t 0 -n --flush -o - and reads frames from stdout)`;
+  }
+  return arg.includes('\0') ? 'must not contain NUL characters' : undefined;
+}
+
+/** An extra argument that repeats an optional key which is also set, or undefined. */
+export function rpicamArgConflict(extraArgs: readonly string[], source: Record<string, unknown>): string | undefined {
+  for (const arg of extraArgs) {
+    const key = RPICAM_OPTIONAL[flagOf(arg)];
+    const value = key === undefined ? undefined : source[key];
+    if (key && value !== null && value !== false && value !== 0 && value !== undefined) {
+      return `"${arg}" contradicts source.${key} (${JSON.stringify(value)}): set only one of them`;
+    }
+  }
+  return undefined;
+}
+
+export const rpicamExtraArgs = check<string[]>('array of strings (rpicam-vid options the typed keys do not cover)', (v) => {
+  if (!Array.isArray(v) || !v.every((s) => typeof s === 'string')) return 'must be an array of strings';
+  for (const arg of v) {
+    const problem = rpicamArgProblem(arg);
+    if (problem) return problem;
+  }
+  return undefined;
+});

@@ -1,0 +1,46 @@
+/** A buffer lent out for one frame, and the way to give it back (Frame.release). */
+export interface Lease {
+  data: Buffer;
+  release(): void;
+}
+
+/**
+ * Reuses frame buffers once their frame was released, so a steady camera allocates nothing per frame.
+ * A buffer is never reused before its release: a frame the pipeline still reads cannot be overwritten. A consumer
+ * that never releases only costs allocations (the garbage collector frees what nobody holds). At most `keep` free
+ * buffers are held: with the slot holding one frame and the pipeline one, three cover the steady state.
+ */
+export class FrameBufferPool {
+  private readonly free: Buffer[] = [];
+  private allocations = 0;
+
+  constructor(
+    readonly size: number,
+    readonly keep = 3,
+  ) {
+    if (!Number.isInteger(size) || size <= 0) throw new Error(`invalid frame buffer size ${size}`);
+  }
+
+  acquire(): Lease {
+    let data = this.free.pop();
+    if (!data) {
+      data = Buffer.allocUnsafe(this.size);
+      this.allocations++;
+    }
+    let released = false;
+    return {
+      data,
+      release: () => {
+        // Twice is harmless: a buffer must never sit twice in the free list (two frames would share it).
+        if (released) return;
+        released = true;
+        if (this.free.length < this.keep) this.free.push(data);
+      },
+    };
+  }
+
+  /** Buffers allocated so far; flat once consumers release (diagnostics and tests). */
+  get allocated(): number {
+    return this.allocations;
+  }
+}

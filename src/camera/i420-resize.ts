@@ -1,0 +1,160 @@
+import type { Geometry, ResizeMode } from '../inference/preprocess.js';
+import type { I420Layout } from './i420-layout.js';
+import { BU, checkI420, CLAMP, CLAMP_OFFSET, GU, GV, RV } from './i420-rgb.js';
+
+/** Which source rectangle lands on which destination rectangle (the rest of the destination is black). */
+export interface ResizePlan {
+  src: { x: number; y: number; w: number; h: number };
+  dst: { x: number; y: number; w: number; h: number };
+  geometry: Geometry;
+}
+
+/**
+ * The same rectangles and Geometry as prepareInput (src/inference/preprocess.ts), so boxes map back to the frame
+ * identically whichever path prepared the input. Keep the two in step: a test compares them.
+ */
+export function planResize(w: number, h: number, width: number, height: number, mode: ResizeMode): ResizePlan {
+  if (mode === 'stretch' || (w === width && h === height)) {
+    return { src: { x: 0, y: 0, w, h }, dst: { x: 0, y: 0, w: width, h: height }, geometry: { ax: 1, bx: 0, ay: 1, by: 0 } };
+  }
+  if (mode === 'letterbox') {
+    const scale = Math.min(width / w, height / h);
+    const rw = Math.max(1, Math.min(width, Math.round(w * scale)));
+    const rh = Math.max(1, Math.min(height, Math.round(h * scale)));
+    const left = Math.floor((width - rw) / 2);
+    const top = Math.floor((height - rh) / 2);
+    return {
+      src: { x: 0, y: 0, w, h },
+      dst: { x: left, y: top, w: rw, h: rh },
+      geometry: { ax: width / rw, bx: -left / rw, ay: height / rh, by: -top / rh },
+    };
+  }
+  const scale = Math.max(width / w, height / h);
+  const cw = Math.max(1, Math.min(w, Math.round(width / scale)));
+  const ch = Math.max(1, Math.min(h, Math.round(height / scale)));
+  const left = Math.floor((w - cw) / 2);
+  const top = Math.floor((h - ch) / 2);
+  return {
+    src: { x: left, y: top, w: cw, h: ch },
+    dst: { x: 0, y: 0, w: width, h: height },
+    geometry: { ax: cw / w, bx: left / w, ay: ch / h, by: top / h },
+  };
+}
+
+/** Per destination column (or row): the two luma taps, the weight of the second (0..256), the chroma sample. */
+interface Taps {
+  a: Int32Array;
+  b: Int32Array;
+  f: Int32Array;
+  c: Int32Array;
+}
+
+/** Pixel centres aligned (like libvips): destination i samples source start + (i + 0.5) * srcLen / dstLen - 0.5. */
+function taps(start: number, srcLen: number, dstLen: number, chromaLen: number): Taps {
+  const t: Taps = { a: new Int32Array(dstLen), b: new Int32Array(dstLen), f: new Int32Array(dstLen), c: new Int32Array(dstLen) };
+  const scale = srcLen / dstLen;
+  const last = start + srcLen - 1;
+  for (let i = 0; i < dstLen; i++) {
+    const centre = start + (i + 0.5) * scale;
+    const s = Math.min(last, Math.max(start, centre - 0.5));
+    const a = Math.floor(s);
+    t.a[i] = a;
+    t.b[i] = Math.min(a + 1, last);
+    t.f[i] = Math.round((s - a) * 256);
+    t.c[i] = Math.min(chromaLen - 1, Math.floor(centre / 2));
+  }
+  return t;
+}
+
+/**
+ * Converts I420 straight to packed RGB at the model's input size in one pass: bilinear luma, nearest chroma (the
+ * chroma planes are already about the model's resolution at 640x480 -> 300x300, and colour matters less than edges
+ * to a detector). The tap tables are built once per size, so a frame costs no allocation.
+ */
+export class I420Resizer {
+  readonly plan: ResizePlan;
+  private readonly cols: Taps;
+  private readonly rows: Taps;
+
+  constructor(
+    readonly layout: I420Layout,
+    readonly width: number,
+    readonly height: number,
+    readonly mode: ResizeMode,
+  ) {
+    if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) throw new Error(`invalid output size ${width}x${height}`);
+    this.plan = planResize(layout.width, layout.height, width, height, mode);
+    const { src, dst } = this.plan;
+    this.cols = taps(src.x, src.w, dst.w, Math.ceil(layout.width / 2));
+    this.rows = taps(src.y, src.h, dst.h, Math.ceil(layout.height / 2));
+  }
+
+  /** Fills `out` (width*height*3 bytes), black bars included. */
+  convert(src: Uint8Array, out: Uint8Array): void {
+    checkI420(src, this.layout);
+    const { width, height } = this;
+    if (out.length < width * height * 3) throw new Error(`RGB buffer holds ${out.length} bytes, expected ${width * height * 3}`);
+    const { yStride, uvStride, uOffset, vOffset } = this.layout;
+    const { dst } = this.plan;
+    const { a: xa, b: xb, f: xf, c: xc } = this.cols;
+    const { a: ya, b: yb, f: yf, c: yc } = this.rows;
+    const rowBytes = width * 3;
+    // Bars (letterbox only): rows above and below, then the left and right ends of each picture row.
+    out.fill(0, 0, dst.y * rowBytes);
+    out.fill(0, (dst.y + dst.h) * rowBytes, height * rowBytes);
+    for (let j = 0; j < dst.h; j++) {
+      const r0 = ya[j]! * yStride;
+      const r1 = yb[j]! * yStride;
+      const fy = yf[j]!;
+      const gy = 256 - fy;
+      const crow = yc[j]! * uvStride;
+      const ub = uOffset + crow;
+      const vb = vOffset + crow;
+      const rowStart = (dst.y + j) * rowBytes;
+      out.fill(0, rowStart, rowStart + dst.x * 3);
+      let o = rowStart + dst.x * 3;
+      for (let i = 0; i < dst.w; i++) {
+        const x0 = xa[i]!;
+        const x1 = xb[i]!;
+        const fx = xf[i]!;
+        const gx = 256 - fx;
+        const top = src[r0 + x0]! * gx + src[r0 + x1]! * fx;
+        const bottom = src[r1 + x0]! * gx + src[r1 + x1]! * fx;
+        const Y = CLAMP_OFFSET + ((top * gy + bottom * fy + 32768) >> 16);
+        const c = xc[i]!;
+        const u = src[ub + c]!;
+        const v = src[vb + c]!;
+        out[o++] = CLAMP[Y + ((RV[v]! + 128) >> 8)]!;
+        out[o++] = CLAMP[Y + ((GU[u]! + GV[v]! + 128) >> 8)]!;
+        out[o++] = CLAMP[Y + ((BU[u]! + 128) >> 8)]!;
+      }
+      out.fill(0, o, rowStart + rowBytes);
+    }
+  }
+}
+
+const resizers = new Map<string, I420Resizer>();
+const RESIZERS_KEPT = 8;
+
+/**
+ * I420 -> packed RGB at dstW x dstH with prepareInput's stretch / letterbox / crop semantics and Geometry, in one pass.
+ * Pass `out` to reuse a buffer (no allocation per frame); tap tables are cached per layout and size.
+ */
+export function i420ToRgbResized(
+  src: Uint8Array,
+  layout: I420Layout,
+  dstW: number,
+  dstH: number,
+  mode: ResizeMode,
+  out: Buffer = Buffer.allocUnsafe(dstW * dstH * 3),
+): { data: Buffer; geometry: Geometry } {
+  const key = `${layout.width}x${layout.height}:${layout.yStride}:${layout.uvStride}:${layout.uOffset}:${layout.vOffset}>${dstW}x${dstH}:${mode}`;
+  let resizer = resizers.get(key);
+  if (!resizer) {
+    if (resizers.size >= RESIZERS_KEPT) resizers.delete(resizers.keys().next().value as string);
+    resizer = new I420Resizer(layout, dstW, dstH, mode);
+    resizers.set(key, resizer);
+  }
+  resizer.convert(src, out);
+  return { data: out, geometry: resizer.plan.geometry };
+}

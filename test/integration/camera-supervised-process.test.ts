@@ -1,0 +1,130 @@
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SupervisedProcess, type ExitVerdict, type RunEnd, type SupervisorTiming } from '../../src/camera/supervised-process.js';
+
+type LogLine = { level: number; msg: string; [k: string]: unknown };
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+async function until(what: string, done: () => boolean, timeoutMs = 8_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!done()) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+const FAST: Partial<SupervisorTiming> = { backoffMinMs: 50, backoffMaxMs: 200, killAfterMs: 300, stableAfterMs: 60_000 };
+
+interface Harness {
+  sup: SupervisedProcess;
+  statuses: string[];
+  ends: string[];
+  exits: RunEnd[];
+  logs: LogLine[];
+}
+
+const running: SupervisedProcess[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((s) => s.stop()));
+});
+
+/** A shell one-liner under supervision; every stdout chunk counts as a frame. */
+function harness(script: string, timing: Partial<SupervisorTiming> = {}, verdict: (end: RunEnd) => ExitVerdict = (e) => ({ reason: `code ${e.code}` }), bin = '/bin/sh'): Harness {
+  const h: Harness = { statuses: [], ends: [], exits: [], logs: [] } as unknown as Harness;
+  const logger = pino({ level: 'debug' }, { write: (s: string) => void h.logs.push(JSON.parse(s) as LogLine) });
+  h.sup = new SupervisedProcess(
+    {
+      name: 'fake',
+      command: () => ({ bin, args: ['-c', script] }),
+      stopSignal: 'SIGTERM',
+      fps: 100,
+      classifyExit: (end) => {
+        h.exits.push(end);
+        return verdict(end);
+      },
+      spawnFailure: (err, b) => `cannot run ${b}: ${err.code}`,
+    },
+    {
+      run: () => ({ data: () => h.sup.frame(), end: () => {} }),
+      status: (state, reason) => h.statuses.push(`${state}: ${reason}`),
+      gaveUp: (reason) => h.ends.push(reason),
+    },
+    logger,
+    { ...FAST, ...timing },
+    () => 0.5, // jitter: half of the allowed fraction, so the delays are known
+  );
+  running.push(h.sup);
+  return h;
+}
+
+describe('SupervisedProcess', () => {
+  it('restarts with doubling backoff plus jitter, and turns offline into error after repeated failed starts', async () => {
+    const h = harness('echo oops >&2; exit 3');
+    h.sup.start();
+    await until('4 restarts', () => h.sup.counters().restarts >= 4);
+    const exits = h.logs.filter((l) => l.msg === 'fake exited, restarting');
+    expect(exits.slice(0, 4).map((l) => [l.restartInMs, l.jitterMs])).toEqual([
+      [50, 5],
+      [100, 10],
+      [200, 20],
+      [200, 20],
+    ]);
+    expect(exits[0]!.stderr).toEqual(['oops']);
+    // Same state and reason are reported once; the third failure in a row without a frame needs attention.
+    expect(h.statuses).toEqual(['offline: code 3', 'error: code 3; still retrying']);
+    expect(h.ends).toEqual([]);
+  });
+
+  it('reports online when frames flow, offline when the run ends, and starts the backoff over after a healthy run', async () => {
+    const h = harness('echo frame; sleep 0.15; exit 1', { stableAfterMs: 100 });
+    h.sup.start();
+    await until('3 restarts', () => h.sup.counters().restarts >= 3);
+    const delays = h.logs.filter((l) => l.msg === 'fake exited, restarting').map((l) => l.restartInMs);
+    expect(delays.slice(0, 3)).toEqual([50, 50, 50]);
+    expect(h.statuses.slice(0, 4)).toEqual(['online: frames flowing', 'offline: code 1', 'online: frames flowing', 'offline: code 1']);
+    expect(h.exits[0]!.frames).toBe(1);
+  });
+
+  it('gives up on a fatal verdict: error status, ended once, no restart', async () => {
+    const h = harness('exit 2', {}, (e) => ({ reason: `bad arguments (${e.code})`, fatal: true }));
+    h.sup.start();
+    await until('give up', () => h.ends.length > 0);
+    await sleep(150);
+    expect(h.ends).toEqual(['bad arguments (2)']);
+    expect(h.statuses).toEqual(['error: bad arguments (2)']);
+    expect(h.sup.counters().restarts).toBe(0);
+    expect(h.sup.running).toBe(false);
+  });
+
+  it('gives up when the binary cannot be run', async () => {
+    const h = harness('', {}, undefined, '/nonexistent/fake');
+    h.sup.start();
+    await until('give up', () => h.ends.length > 0);
+    expect(h.ends).toEqual(['cannot run /nonexistent/fake: ENOENT']);
+    expect(h.statuses).toEqual(['error: cannot run /nonexistent/fake: ENOENT']);
+  });
+
+  it('a grandchild holding the pipe cannot hold the restart back (pipes are cut after the process exits)', async () => {
+    const h = harness('sleep 5 & echo "stray $!" >&2; exit 4');
+    const strays: number[] = [];
+    try {
+      h.sup.start();
+      await until('a restart', () => h.sup.counters().restarts >= 1, 3_000);
+      for (const end of h.exits) for (const line of end.stderr) strays.push(Number(line.split(' ')[1]));
+      expect(h.exits[0]!.code).toBe(4);
+    } finally {
+      await h.sup.stop();
+      for (const line of h.logs.filter((l) => l.msg === 'fake says')) strays.push(Number(String(line.stderr).split(' ')[1]));
+      for (const pid of new Set(strays)) if (pid > 0) process.kill(pid, 'SIGKILL');
+    }
+  });
+
+  it('says offline "source stopped" on stop, once', async () => {
+    const h = harness('while :; do echo f; sleep 0.05; done');
+    h.sup.start();
+    await until('online', () => h.statuses.length > 0);
+    await h.sup.stop();
+    await h.sup.stop();
+    expect(h.statuses).toEqual(['online: frames flowing', 'offline: source stopped']);
+  });
+});
