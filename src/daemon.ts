@@ -92,6 +92,7 @@ export class Daemon {
       try {
         await pipeline.start();
         this.pipelines.set(name, pipeline);
+        publisher.onConnect(() => pipeline.publishStatus());
       } catch (err) {
         camLog.error({ err: (err as Error).message }, 'camera failed to start; the other cameras go on');
       }

@@ -41,7 +41,8 @@ export async function prepareInput(image: RgbImage, width: number, height: numbe
   }
   const raw = { raw: { width: w, height: h, channels: 3 as const } };
   if (mode === 'stretch' || (w === width && h === height)) {
-    const data = w === width && h === height ? image.data : await sharp(image.data, raw).resize(width, height, { fit: 'fill' }).raw().toBuffer();
+    // Same size: a copy, because the frame's buffer goes back to its source's pool once the frame is processed.
+    const data = w === width && h === height ? Buffer.from(image.data) : await sharp(image.data, raw).resize(width, height, { fit: 'fill' }).raw().toBuffer();
     return { data, geometry: { ax: 1, bx: 0, ay: 1, by: 0 } };
   }
   if (mode === 'letterbox') {

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { Frame, FrameSource } from '../camera/frame.js';
+import type { CameraState, Frame, FrameSource } from '../camera/frame.js';
 import { LatestFrameSlot } from '../camera/latest-frame-slot.js';
 import type { Detector } from '../inference/detector.js';
 import { applyFilters, type DetectionFilters } from '../inference/filters.js';
@@ -38,6 +38,7 @@ export class CameraPipeline {
   private running = false;
   private wake: (() => void) | undefined;
   private readonly topic: string;
+  private status: { state: CameraState; reason: string; ts: string } | undefined;
 
   constructor(
     private readonly opts: PipelineOptions,
@@ -65,6 +66,12 @@ export class CameraPipeline {
       ended: (reason) => {
         this.log.warn({ reason }, 'camera source ended');
       },
+      status: (state, reason) => {
+        this.status = { state, reason, ts: new Date().toISOString() };
+        if (state === 'online') this.log.info({ reason }, 'camera online');
+        else this.log.warn({ state, reason }, `camera ${state}`);
+        this.publishStatus();
+      },
     });
     this.loop = this.run();
   }
@@ -84,10 +91,18 @@ export class CameraPipeline {
     return this.stats.snapshot(intervalSec);
   }
 
-  /** Counters kept current with the slot's drops. */
+  /** Counters kept current with the slot's drops and the source's restarts and stalls. */
   counters(): CameraStats['totals'] {
-    this.stats.totals.dropped = this.slot.counters().dropped;
+    const s = this.source.counters();
+    this.stats.totals.restarts = s.restarts;
+    this.stats.totals.stalls = s.stalls ?? 0;
+    this.stats.totals.dropped = this.slot.counters().dropped + (s.dropped ?? 0);
     return this.stats.totals;
+  }
+
+  /** Re-sends the retained camera status (after a reconnect: the broker may have lost it). */
+  publishStatus(): void {
+    if (this.status) this.sink.publish(this.sink.topic(this.opts.camera, 'status'), JSON.stringify(this.status), { qos: 1, retain: true, offline: 'latest' });
   }
 
   private async run(): Promise<void> {
@@ -159,6 +174,9 @@ export class CameraPipeline {
       this.stats.totals.errors++;
       const reason = err instanceof Error ? err.message : String(err);
       this.problems.warn(`${stage}:${reason}`, { seq: frame.seq, frame: frame.origin, stage, reason }, `frame not processed: ${stage} failed`);
+    } finally {
+      // The frame's buffer goes back to the source's pool: nothing reads it after this.
+      frame.release?.();
     }
   }
 }

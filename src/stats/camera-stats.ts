@@ -13,6 +13,10 @@ export interface CameraCounters {
   skipped: number;
   /** Frames whose preprocessing or inference failed. */
   errors: number;
+  /** Times the camera process (ffmpeg, rpicam-vid) was restarted. */
+  restarts: number;
+  /** Times the camera went silent and was restarted by the stall watchdog. */
+  stalls: number;
 }
 
 export interface CameraStatsSnapshot {
@@ -23,7 +27,7 @@ export interface CameraStatsSnapshot {
 
 /** Counters and per-stage latency of one camera; `snapshot` closes an interval. */
 export class CameraStats {
-  readonly totals: CameraCounters = { captured: 0, processed: 0, dropped: 0, skipped: 0, errors: 0 };
+  readonly totals: CameraCounters = { captured: 0, processed: 0, dropped: 0, skipped: 0, errors: 0, restarts: 0, stalls: 0 };
   private readonly windows = Object.fromEntries(STAGES.map((s) => [s, new LatencyWindow()])) as Record<Stage, LatencyWindow>;
   private last: CameraCounters = { ...this.totals };
 

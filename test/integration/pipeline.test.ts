@@ -59,12 +59,15 @@ describe('a camera pipeline over a live ffmpeg source', () => {
     expect(c.dropped).toBeGreaterThan(c.processed);
     expect(c.captured).toBe(c.processed + c.dropped); // nothing unaccounted for
     expect(detector.inputs.every((n) => n === 64 * 48 * 3)).toBe(true);
-    expect(sink.messages).toHaveLength(c.processed);
-    const first = JSON.parse(sink.messages[0]!.payload);
-    expect(sink.messages[0]!.topic).toBe('base/lab/detections');
+    const detections = sink.messages.filter((m) => m.topic === 'base/lab/detections');
+    expect(detections).toHaveLength(c.processed);
+    const first = JSON.parse(detections[0]!.payload);
     expect(first).toMatchObject({ camera: 'lab', frame: { width: 160, height: 120 }, results: [{ label: 'cat', box: { xmin: 0.25 } }] });
-    const seqs = sink.messages.map((m) => JSON.parse(m.payload).seq as number);
+    const seqs = detections.map((m) => JSON.parse(m.payload).seq as number);
     expect(seqs.some((s, i) => i > 0 && s - seqs[i - 1]! > 1)).toBe(true); // gaps in seq show the drops
+    // The camera's state went out on its retained status topic: online while frames flowed.
+    const status = sink.messages.filter((m) => m.topic === 'base/lab/status').map((m) => JSON.parse(m.payload).state);
+    expect(status[0]).toBe('online');
   }, 20_000);
 
   it('caps inference at detect.fps even when the detector is fast', async () => {

@@ -111,7 +111,26 @@ describe('defaults', () => {
       fps: 10,
       ffmpegPath: 'ffmpeg',
     });
-    expect(cameras.pi?.source).toEqual({ type: 'rpicam', camera: 0, width: 640, height: 480, framerate: 15, codec: 'yuv420', extraArgs: [] });
+    expect(cameras.pi?.source).toEqual({
+      type: 'rpicam',
+      camera: 0,
+      width: 640,
+      height: 480,
+      framerate: 15,
+      codec: 'yuv420',
+      rotation: 0,
+      hflip: false,
+      vflip: false,
+      shutter: null,
+      gain: null,
+      awb: null,
+      denoise: null,
+      tuningFile: null,
+      stride: 'auto',
+      stallSeconds: 10,
+      rpicamPath: null,
+      extraArgs: [],
+    });
   });
 });
 
