@@ -4,7 +4,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { encodeError, encodeResult, RecordReader } from './frames-wire.js';
 import type { HostReply, HostRequest, InputNormalization, LoadRequest, RuntimeTensorInfo } from './protocol.js';
 import type { TensorDataType } from '../types.js';
 
@@ -29,6 +31,12 @@ let interpreter: NativeInterpreter | undefined;
 let inputTensor: NativeTensor | undefined;
 let outputs: NativeTensor[] = [];
 let normalization: InputNormalization | undefined;
+/** Staging for inputs that are not uint8 (float32 / int8 models): converted by fillInput. */
+let staging: Uint8Array | undefined;
+
+// Frames arrive on fd 4 and results leave on fd 5 (see frames-wire.ts); the IPC channel carries only control.
+const frames = new Socket({ fd: 4, readable: true, writable: false });
+const results = new Socket({ fd: 5, readable: false, writable: true });
 
 function send(reply: HostReply): void {
   process.send?.(reply);
@@ -87,20 +95,47 @@ function fillInput(rgb: Uint8Array): void {
   }
 }
 
-function infer(id: number, input: Uint8Array): void {
-  if (!interpreter) throw new Error('no model loaded');
-  fillInput(input);
+/** One frame from the binary wire: straight into a uint8 input tensor, else through staging. */
+function inferWire(id: number, length: number, reader: RecordReader): void {
+  const tensor = inputTensor?.data();
+  if (!interpreter || !tensor) throw new Error('no model loaded');
+  if (length !== tensor.length) {
+    reader.skip(length);
+    throw new Error(`input has ${length} values, the model expects ${tensor.length}`);
+  }
+  if (tensor instanceof Uint8Array) reader.take(length, tensor);
+  else {
+    staging = staging?.length === length ? staging : new Uint8Array(length);
+    reader.take(length, staging);
+    fillInput(staging);
+  }
   const started = performance.now();
   interpreter.infer();
   const inferenceMs = performance.now() - started;
-  // data() returns the same typed array every call: copy before the next inference overwrites it.
-  send({ type: 'result', id, inferenceMs, outputs: outputs.map((o) => o.data().slice()) });
+  results.write(encodeResult(id, inferenceMs, outputs.map((o) => o.data())));
 }
+
+const reader = new RecordReader();
+frames.on('data', (chunk: Buffer) => {
+  reader.push(chunk);
+  for (;;) {
+    const head = reader.peek(8);
+    if (!head) return;
+    const id = head.readUInt32LE(0);
+    const length = head.readUInt32LE(4);
+    if (reader.length < 8 + length) return;
+    reader.skip(8);
+    try {
+      inferWire(id, length, reader);
+    } catch (err) {
+      results.write(encodeError(id, err instanceof Error ? err.message : String(err)));
+    }
+  }
+});
 
 process.on('message', (msg: HostRequest) => {
   try {
     if (msg.type === 'load') load(msg);
-    else if (msg.type === 'infer') infer(msg.id, msg.input);
   } catch (err) {
     send({ type: 'error', id: msg.id, message: err instanceof Error ? err.message : String(err) });
   }

@@ -1,6 +1,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Readable, Writable } from 'node:stream';
+import { encodeRequestHeader, readReply, RecordReader, type Reply } from './frames-wire.js';
 import type { HostReply, LoadRequest, LoadedReply, ResultReply } from './protocol.js';
 
 /** The host died (crash, abort, SIGSEGV in the runtime or the delegate) or was killed. */
@@ -39,6 +41,9 @@ interface Pending {
   reject(err: Error): void;
 }
 
+/** Frames on the wire at once: one running, one waiting in the pipe so the host never idles between frames. */
+const WIRE_DEPTH = 2;
+
 /** Where the host entry is: the compiled .js next to this file, or the .ts source under a TypeScript loader (tests). */
 function hostEntry(): { path: string; execArgv: string[] } {
   const here = fileURLToPath(import.meta.url);
@@ -49,15 +54,20 @@ function hostEntry(): { path: string; execArgv: string[] } {
 const STDERR_LINES = 20;
 
 /**
- * One inference host child process. Requests go one at a time (the runtime is synchronous anyway), so a deadline
- * measures the inference itself and not time spent queued behind other cameras.
+ * One inference host child process. Model loads go over the IPC channel; frames and results over a binary pipe
+ * each way (frames-wire.ts), at most two frames on the wire. A frame's deadline starts when the one before it has
+ * answered, so it measures that frame's own inference, not time spent queued behind other cameras.
  */
 export class HostProcess {
   private child: ChildProcess | undefined;
   private nextId = 1;
   private queue: Pending[] = [];
-  private inFlight: Pending | undefined;
+  /** A model load in flight (IPC). */
+  private control: Pending | undefined;
+  /** Frames written to the host, oldest (running) first. */
+  private wire: Pending[] = [];
   private timer: NodeJS.Timeout | undefined;
+  private frames: Writable | undefined;
   private stderrTail: string[] = [];
   private exitPromise: Promise<void> | undefined;
   private exited = false;
@@ -77,9 +87,20 @@ export class HostProcess {
     const child = fork(entry.path, [], {
       serialization: 'advanced',
       execArgv: entry.execArgv,
-      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc', 'pipe', 'pipe'],
     });
     this.child = child;
+    const pipes = child.stdio as unknown as (Readable | Writable | null)[];
+    this.frames = pipes[4] as Writable;
+    // EPIPE when the host dies mid-write: 'exit' reports the death, so nothing more to do here.
+    this.frames.on('error', () => undefined);
+    const results = pipes[5] as Readable;
+    const reader = new RecordReader();
+    results.on('data', (chunk: Buffer) => {
+      reader.push(chunk);
+      for (let reply = readReply(reader); reply; reply = readReply(reader)) this.onWireReply(reply);
+    });
+    results.on('error', () => undefined);
     let partial = '';
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (chunk: string) => {
@@ -137,33 +158,69 @@ export class HostProcess {
   }
 
   private pump(): void {
-    if (this.inFlight || this.queue.length === 0 || !this.child) return;
-    const next = this.queue.shift()!;
-    this.inFlight = next;
-    this.timer = setTimeout(() => this.onTimeout(next), next.timeoutMs);
-    this.child.send(next.message, (err) => {
-      if (err && this.inFlight === next) this.finish(next, undefined, new HostExitedError(`cannot reach inference host: ${err.message}`, null, null));
-    });
+    const child = this.child;
+    if (!child || this.control || this.exited) return;
+    while (this.queue.length > 0) {
+      const next = this.queue[0]!;
+      if (next.message.type === 'load') {
+        if (this.wire.length > 0) return; // a load waits for the frames before it
+        this.queue.shift();
+        this.control = next;
+        this.arm(next);
+        child.send(next.message, (err) => {
+          if (err && this.control === next) this.settle(next, undefined, new HostExitedError(`cannot reach inference host: ${err.message}`, null, null));
+        });
+        return;
+      }
+      if (this.wire.length >= WIRE_DEPTH) return;
+      this.queue.shift();
+      const input = next.message.input;
+      this.frames!.write(encodeRequestHeader(next.id, input.length));
+      this.frames!.write(input);
+      this.wire.push(next);
+      if (this.wire.length === 1) this.arm(next);
+    }
+  }
+
+  private arm(pending: Pending): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.onTimeout(pending), pending.timeoutMs);
   }
 
   private onReply(reply: HostReply): void {
-    const current = this.inFlight;
+    const current = this.control;
     if (!current || current.id !== reply.id) return; // a late answer to a request that already timed out
-    if (reply.type === 'error') this.finish(current, undefined, new HostRequestError(reply.message));
-    else this.finish(current, reply);
+    this.control = undefined;
+    if (reply.type === 'error') this.settle(current, undefined, new HostRequestError(reply.message));
+    else this.settle(current, reply);
+  }
+
+  private onWireReply(reply: Reply): void {
+    const head = this.wire[0];
+    if (!head || head.id !== reply.id) return;
+    this.wire.shift();
+    if (this.wire[0]) this.arm(this.wire[0]); // the next frame starts running now
+    else clearTimeout(this.timer);
+    if (reply.ok) this.settle(head, { type: 'result', id: reply.id, inferenceMs: reply.inferenceMs, outputs: reply.outputs });
+    else this.settle(head, undefined, new HostRequestError(reply.message));
   }
 
   private onTimeout(pending: Pending): void {
-    if (this.inFlight !== pending) return;
+    if (this.control !== pending && this.wire[0] !== pending) return;
     const what = pending.message.type === 'load' ? 'model load' : 'inference';
-    this.finish(pending, undefined, new HostTimeoutError(`${what} did not finish within ${pending.timeoutMs} ms; inference host killed`));
+    // The host is killed; 'exit' then rejects everything else that waits, with the reason.
+    this.control = undefined;
+    this.wire = this.wire.filter((p) => p !== pending);
+    this.settle(pending, undefined, new HostTimeoutError(`${what} did not finish within ${pending.timeoutMs} ms; inference host killed`));
     this.child?.kill('SIGKILL');
   }
 
-  private finish(pending: Pending, reply?: HostReply, err?: Error): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    this.inFlight = undefined;
+  private settle(pending: Pending, reply?: HostReply, err?: Error): void {
+    if (this.control === pending) this.control = undefined;
+    if (!this.control && this.wire.length === 0) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
     if (err) pending.reject(err);
     else pending.resolve(reply!);
     this.pump();
@@ -174,8 +231,9 @@ export class HostProcess {
     const tail = this.stderrTail.slice(-3).join(' | ');
     const how = signal ? `killed by ${signal}` : `exited with code ${code}`;
     const err = new HostExitedError(`inference host ${how}${tail ? `: ${tail}` : ''}`, code, signal);
-    const waiting = [...(this.inFlight ? [this.inFlight] : []), ...this.queue];
-    this.inFlight = undefined;
+    const waiting = [...(this.control ? [this.control] : []), ...this.wire, ...this.queue];
+    this.control = undefined;
+    this.wire = [];
     this.queue = [];
     for (const p of waiting) p.reject(err);
   }

@@ -26,14 +26,8 @@ export interface LoadRequest {
   normalization?: InputNormalization;
 }
 
-export interface InferRequest {
-  type: 'infer';
-  id: number;
-  /** Packed RGB at the model's input size. */
-  input: Uint8Array;
-}
-
-export type HostRequest = LoadRequest | InferRequest;
+/** Control requests over the IPC channel; frames travel on the binary wire (frames-wire.ts). */
+export type HostRequest = LoadRequest;
 
 export interface RuntimeTensorInfo {
   name: string;
@@ -49,6 +43,7 @@ export interface LoadedReply {
   loadMs: number;
 }
 
+/** A decoded wire reply, as HostProcess.infer resolves it. */
 export interface ResultReply {
   type: 'result';
   id: number;
