@@ -1,3 +1,5 @@
+import type { I420Layout } from './i420-layout.js';
+
 /** One decoded picture, as every source hands it to the pipeline. */
 export interface Frame {
   /** Camera name (the key under `cameras` in the config). */
@@ -12,8 +14,16 @@ export interface Frame {
   captureMs: number;
   width: number;
   height: number;
-  /** Tightly packed RGB, 3 bytes a pixel, row after row: width * height * 3 bytes. */
-  data: Buffer;
+  /**
+   * Tightly packed RGB, 3 bytes a pixel, row after row: width * height * 3 bytes. A frame that carries `i420` makes
+   * it on first access (a full-size conversion the pipeline itself never needs).
+   */
+  readonly data: Buffer;
+  /**
+   * The camera's own I420 picture (full-range BT.601, rows padded as `layout` says), when the source has one: the
+   * pipeline converts and resizes it to the model input in one pass from here.
+   */
+  i420?: { data: Uint8Array; layout: I420Layout };
   /** Where the frame came from (a file path, an input URL), to name the culprit in errors. */
   origin: string;
   /**

@@ -3,7 +3,7 @@ import { decodeImage, ImageDecodeError } from './decode.js';
 import type { Frame, FrameSink, FrameSource, SourceCounters } from './frame.js';
 import { FrameBufferPool } from './frame-buffer-pool.js';
 import { DEVICE_TREE_MODEL, i420Layout, readBoardModel, strideRuleForModel, type I420Layout, type StrideRule } from './i420-layout.js';
-import { i420ToRgb } from './i420-rgb.js';
+import { i420Frame } from './i420-frame.js';
 import { MjpegSplitter } from './mjpeg-splitter.js';
 import { RawFrameAssembler } from './raw-frames.js';
 import { findRpicamBinary, rpicamArgs, validateRpicam, type RpicamSettings } from './rpicam-args.js';
@@ -43,6 +43,7 @@ export class RpicamSource implements FrameSource {
   private sink: Required<FrameSink> | null = null;
   private layout: I420Layout | null = null;
   private pool: FrameBufferPool | null = null;
+  private yuvPool: FrameBufferPool | null = null;
   private stopped = false;
   private produced = 0;
   private decoding: Promise<void> | null = null;
@@ -97,7 +98,7 @@ export class RpicamSource implements FrameSource {
 
   /** Frame buffers allocated so far: stays at a handful once consumers release frames. */
   get buffersAllocated(): number {
-    return this.pool?.allocated ?? 0;
+    return (this.pool?.allocated ?? 0) + (this.yuvPool?.allocated ?? 0);
   }
 
   async start(sink: FrameSink): Promise<void> {
@@ -108,6 +109,7 @@ export class RpicamSource implements FrameSource {
       const rule = await this.strideRule();
       this.layout = i420Layout(width, height, rule);
       this.pool = new FrameBufferPool(width * height * 3);
+      this.yuvPool = new FrameBufferPool(this.layout.frameSize);
     }
     if (this.stopped) return;
     this.supervisor.start();
@@ -165,22 +167,17 @@ export class RpicamSource implements FrameSource {
     if (!this.supervisor.running) return;
     this.supervisor.frame();
     const { width, height } = this.settings;
-    const lease = this.pool!.acquire();
-    // Converted before the next chunk is read: the assembler reuses `raw`, the frame owns the leased buffer.
-    i420ToRgb(raw, this.layout!, lease.data);
     const now = performance.now();
-    this.deliver({
-      camera: this.camera,
-      seq: this.produced++,
-      capturedAt: now,
-      wallTime: Date.now(),
-      captureMs: now - firstByteAt,
-      width,
-      height,
-      data: lease.data,
-      origin: this.origin,
-      release: lease.release,
-    });
+    // Copied before the next chunk is read (the assembler reuses `raw`); RGB only if someone asks for it.
+    this.deliver(
+      i420Frame(
+        { camera: this.camera, seq: this.produced++, capturedAt: now, wallTime: Date.now(), captureMs: now - firstByteAt, width, height, origin: this.origin },
+        raw,
+        this.layout!,
+        this.yuvPool!,
+        this.pool!,
+      ),
+    );
   }
 
   private onJpeg(jpeg: Buffer): void {

@@ -1,4 +1,6 @@
 import sharp from 'sharp';
+import type { Frame } from '../camera/frame.js';
+import { i420ToRgbResized } from '../camera/i420-resize.js';
 import type { Box } from './types.js';
 
 export type ResizeMode = 'stretch' | 'letterbox' | 'crop';
@@ -71,6 +73,15 @@ export async function prepareInput(image: RgbImage, width: number, height: numbe
     .toBuffer();
   // frameX * w = left + modelX * cw
   return { data, geometry: { ax: cw / w, bx: left / w, ay: ch / h, by: top / h } };
+}
+
+/**
+ * A frame at the model's input size: from its I420 planes in one JS pass (~1.3 ms at 640x480 -> 300x300) when the
+ * camera gave I420, else from RGB with libvips off the event loop.
+ */
+export async function prepareFrame(frame: Frame, width: number, height: number, mode: ResizeMode): Promise<PreparedInput> {
+  if (frame.i420) return i420ToRgbResized(frame.i420.data, frame.i420.layout, width, height, mode);
+  return prepareInput(frame, width, height, mode);
 }
 
 const clamp01 = (v: number): number => (v < 0 ? 0 : v > 1 ? 1 : v);

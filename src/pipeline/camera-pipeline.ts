@@ -3,7 +3,7 @@ import type { CameraState, Frame, FrameSource } from '../camera/frame.js';
 import { LatestFrameSlot } from '../camera/latest-frame-slot.js';
 import type { Detector } from '../inference/detector.js';
 import { applyFilters, type DetectionFilters } from '../inference/filters.js';
-import { prepareInput, toFrameBox, type ResizeMode } from '../inference/preprocess.js';
+import { prepareFrame, toFrameBox, type ResizeMode } from '../inference/preprocess.js';
 import type { Detection } from '../inference/types.js';
 import { detectionsPayload } from '../publish/payloads.js';
 import type { PublishOptions } from '../publish/mqtt-publisher.js';
@@ -135,7 +135,7 @@ export class CameraPipeline {
     const t0 = performance.now();
     let stage = 'preprocess';
     try {
-      const prepared = await prepareInput(frame, model.inputWidth, model.inputHeight, this.opts.resize);
+      const prepared = await prepareFrame(frame, model.inputWidth, model.inputHeight, this.opts.resize);
       const t1 = performance.now();
       stage = 'inference';
       const out = await this.detector.detect(prepared.data);

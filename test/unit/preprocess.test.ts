@@ -54,3 +54,37 @@ describe('prepareInput', () => {
     await expect(prepareInput({ width: 10, height: 10, data: Buffer.alloc(299) }, 5, 5, 'stretch')).rejects.toThrow(/299 bytes, expected 300/);
   });
 });
+
+describe('prepareFrame from a camera I420 frame', () => {
+  it('gives the same model input as the RGB path (within resampling noise) and the same geometry', async () => {
+    const { i420Frame } = await import('../../src/camera/i420-frame.js');
+    const { FrameBufferPool } = await import('../../src/camera/frame-buffer-pool.js');
+    const { i420Layout } = await import('../../src/camera/i420-layout.js');
+    const { prepareFrame } = await import('../../src/inference/preprocess.js');
+    const w = 200, h = 150;
+    const layout = i420Layout(w, h, 'pi4'); // padded rows: 200 is not a multiple of 64
+    const raw = new Uint8Array(layout.frameSize);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) raw[y * layout.yStride + x] = Math.round((x / w) * 200 + 20);
+    for (let y = 0; y < Math.ceil(h / 2); y++)
+      for (let x = 0; x < Math.ceil(w / 2); x++) {
+        raw[layout.uOffset + y * layout.uvStride + x] = 128 + Math.round((y / h) * 100);
+        raw[layout.vOffset + y * layout.uvStride + x] = 100;
+      }
+    const frame = i420Frame(
+      { camera: 'c', seq: 0, capturedAt: 0, wallTime: 0, captureMs: 0, width: w, height: h, origin: 't' },
+      raw,
+      layout,
+      new FrameBufferPool(layout.frameSize),
+      new FrameBufferPool(w * h * 3),
+    );
+    for (const mode of ['stretch', 'letterbox', 'crop'] as ResizeMode[]) {
+      const fromI420 = await prepareFrame(frame, 64, 64, mode);
+      const fromRgb = await prepareInput(frame, 64, 64, mode);
+      expect(fromI420.geometry).toEqual(fromRgb.geometry);
+      let diff = 0;
+      for (let i = 0; i < fromRgb.data.length; i++) diff += Math.abs(fromI420.data[i]! - fromRgb.data[i]!);
+      expect(diff / fromRgb.data.length, mode).toBeLessThan(4);
+    }
+    frame.release!();
+  });
+});
