@@ -1,9 +1,9 @@
 import { performance } from 'node:perf_hooks';
 import type { CameraState, Frame, FrameSource } from '../camera/frame.js';
 import { LatestFrameSlot } from '../camera/latest-frame-slot.js';
-import type { Detector } from '../inference/detector.js';
+import type { Detector, DetectResult } from '../inference/detector.js';
 import { applyFilters, type DetectionFilters } from '../inference/filters.js';
-import { prepareFrame, toFrameBox, type ResizeMode } from '../inference/preprocess.js';
+import { prepareFrame, toFrameBox, type PreparedInput, type ResizeMode } from '../inference/preprocess.js';
 import type { Detection } from '../inference/types.js';
 import { detectionsPayload } from '../publish/payloads.js';
 import type { PublishOptions } from '../publish/mqtt-publisher.js';
@@ -39,6 +39,9 @@ export class CameraPipeline {
   private wake: (() => void) | undefined;
   private readonly topic: string;
   private status: { state: CameraState; reason: string; ts: string } | undefined;
+  private readonly prepareMs = new Ema();
+  private abandoned = 0;
+  private readonly inferenceMs = new Ema();
 
   constructor(
     private readonly opts: PipelineOptions,
@@ -96,7 +99,7 @@ export class CameraPipeline {
     const s = this.source.counters();
     this.stats.totals.restarts = s.restarts;
     this.stats.totals.stalls = s.stalls ?? 0;
-    this.stats.totals.dropped = this.slot.counters().dropped + (s.dropped ?? 0);
+    this.stats.totals.dropped = this.slot.counters().dropped + (s.dropped ?? 0) + this.abandoned;
     return this.stats.totals;
   }
 
@@ -105,16 +108,54 @@ export class CameraPipeline {
     if (this.status) this.sink.publish(this.sink.topic(this.opts.camera, 'status'), JSON.stringify(this.status), { qos: 1, retain: true, offline: 'latest' });
   }
 
+  /**
+   * Takes the newest frame, prepares it and hands it to the detector without waiting for the answer; then sleeps
+   * until just before that inference should end (minus the time a preparation takes) and takes the next, newest
+   * frame. So the detector never idles between frames, and the frame it gets next is fresh, not one that waited a
+   * whole inference. At most two frames of this camera are in flight; answers are published in order.
+   */
   private async run(): Promise<void> {
     const minIntervalMs = this.opts.detectFps > 0 ? 1000 / this.opts.detectFps : 0;
     let lastStart = -Infinity;
+    let previous: Promise<void> = Promise.resolve();
     while (this.running) {
       const wait = lastStart + minIntervalMs - performance.now();
       if (wait > 0) await this.sleep(wait);
       const frame = await this.slot.take();
-      if (!frame || !this.running) break;
+      if (!frame || !this.running) {
+        if (frame) {
+          this.abandoned++; // taken as the camera stopped: counted with the drops
+          frame.release?.();
+        }
+        break;
+      }
       lastStart = performance.now();
-      await this.process(frame);
+      const prepared = await this.prepare(frame);
+      if (!prepared) continue;
+      const done = this.finish(frame, prepared, previous);
+      previous = done;
+      const lead = this.prepareMs.value + PREFETCH_MARGIN_MS;
+      const untilNearlyDone = this.inferenceMs.value - (performance.now() - prepared.sentAt) - lead;
+      await Promise.race([done, untilNearlyDone > 0 ? this.sleep(untilNearlyDone) : Promise.resolve()]);
+    }
+    await previous;
+  }
+
+  private async prepare(frame: Frame): Promise<(PreparedInput & { startedAt: number; sentAt: number; answer: Promise<DetectResult> }) | undefined> {
+    const model = this.detector.model;
+    const startedAt = performance.now();
+    try {
+      const prepared = await prepareFrame(frame, model.inputWidth, model.inputHeight, this.opts.resize);
+      const sentAt = performance.now();
+      this.prepareMs.add(sentAt - startedAt);
+      const answer = this.detector.detect(prepared.data);
+      // Handled in finish(); this keeps an early rejection from being reported as unhandled meanwhile.
+      answer.catch(() => undefined);
+      return { ...prepared, startedAt, sentAt, answer };
+    } catch (err) {
+      this.fail(frame, 'preprocess', err);
+      frame.release?.();
+      return undefined;
     }
   }
 
@@ -129,24 +170,24 @@ export class CameraPipeline {
     });
   }
 
-  private async process(frame: Frame): Promise<void> {
+  /** Waits for the detector's answer, then filters and publishes it after the frame before it. */
+  private async finish(frame: Frame, prepared: NonNullable<Awaited<ReturnType<CameraPipeline['prepare']>>>, previous: Promise<void>): Promise<void> {
     const { camera } = this.opts;
     const model = this.detector.model;
-    const t0 = performance.now();
-    let stage = 'preprocess';
+    let stage = 'inference';
     try {
-      const prepared = await prepareFrame(frame, model.inputWidth, model.inputHeight, this.opts.resize);
-      const t1 = performance.now();
-      stage = 'inference';
-      const out = await this.detector.detect(prepared.data);
+      const out = await prepared.answer;
       const t2 = performance.now();
+      this.inferenceMs.add(t2 - prepared.sentAt);
+      await previous; // publish in frame order
       stage = 'postprocess';
+      const t3 = performance.now();
       const mapped: Detection[] = out.results.map((d) => (d.box ? { ...d, box: toFrameBox(d.box, prepared.geometry) } : d));
       const results = applyFilters(mapped, this.opts.filters);
       const latencyMs = {
         capture: frame.captureMs,
-        preprocess: t1 - t0,
-        inference: t2 - t1,
+        preprocess: prepared.sentAt - prepared.startedAt,
+        inference: t2 - prepared.sentAt,
         postprocess: 0,
         total: 0,
       };
@@ -160,9 +201,9 @@ export class CameraPipeline {
         results,
         wallTime: frame.wallTime,
       });
-      const t3 = performance.now();
-      latencyMs.postprocess = t3 - t2;
-      latencyMs.total = frame.captureMs + (t3 - frame.capturedAt);
+      const t4 = performance.now();
+      latencyMs.postprocess = t4 - t3;
+      latencyMs.total = frame.captureMs + (t4 - frame.capturedAt);
       payload.latencyMs.postprocess = Math.round(latencyMs.postprocess * 100) / 100;
       payload.latencyMs.total = Math.round(latencyMs.total * 100) / 100;
       this.sink.publish(this.topic, JSON.stringify(payload), this.opts.publish);
@@ -171,12 +212,30 @@ export class CameraPipeline {
         this.log.debug({ seq: frame.seq, results: results.map((r) => `${r.label} ${r.score.toFixed(2)}`) }, 'detections');
       }
     } catch (err) {
-      this.stats.totals.errors++;
-      const reason = err instanceof Error ? err.message : String(err);
-      this.problems.warn(`${stage}:${reason}`, { seq: frame.seq, frame: frame.origin, stage, reason }, `frame not processed: ${stage} failed`);
+      this.fail(frame, stage, err);
     } finally {
       // The frame's buffer goes back to the source's pool: nothing reads it after this.
       frame.release?.();
     }
   }
+
+  private fail(frame: Frame, stage: string, err: unknown): void {
+    this.stats.totals.errors++;
+    const reason = err instanceof Error ? err.message : String(err);
+    this.problems.warn(`${stage}:${reason}`, { seq: frame.seq, frame: frame.origin, stage, reason }, `frame not processed: ${stage} failed`);
+  }
 }
+
+/** A running estimate (exponential moving average) of a duration, for scheduling the next frame. */
+class Ema {
+  value = 0;
+  private seeded = false;
+  constructor(private readonly alpha = 0.2) {}
+  add(ms: number): void {
+    this.value = this.seeded ? this.value + this.alpha * (ms - this.value) : ms;
+    this.seeded = true;
+  }
+}
+
+/** How much earlier than strictly needed the next frame is prepared: absorbs jitter in both estimates. */
+const PREFETCH_MARGIN_MS = 2;

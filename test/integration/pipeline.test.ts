@@ -4,9 +4,13 @@ import type { Detector } from '../../src/inference/detector.js';
 import { CameraPipeline, type DetectionSink } from '../../src/pipeline/camera-pipeline.js';
 import { silentLogger } from '../../src/system/logger.js';
 
-/** A detector that takes `ms` per frame and sees one fake cat: the pipeline around it is what is under test. */
+/**
+ * A detector that takes `ms` per frame, one frame at a time like the real inference host, and sees one fake cat:
+ * the pipeline around it is what is under test.
+ */
 function slowDetector(ms: number): Detector & { inputs: number[] } {
   const inputs: number[] = [];
+  let busy: Promise<unknown> = Promise.resolve();
   return {
     backend: 'cpu',
     model: { name: 'fake.tflite', path: '/fake.tflite', kind: 'ssd', inputWidth: 64, inputHeight: 48 },
@@ -15,7 +19,9 @@ function slowDetector(ms: number): Detector & { inputs: number[] } {
     stop: async () => undefined,
     detect: async (input) => {
       inputs.push(input.length);
-      await new Promise((r) => setTimeout(r, ms));
+      const mine = busy.then(() => new Promise((r) => setTimeout(r, ms)));
+      busy = mine;
+      await mine;
       return { results: [{ label: 'cat', classId: 16, score: 0.9, box: { xmin: 0.25, ymin: 0.5, xmax: 0.75, ymax: 1 } }], inferenceMs: ms, backend: 'cpu' };
     },
   };
