@@ -1,45 +1,9 @@
 import type { Geometry, ResizeMode } from '../inference/preprocess.js';
+import { planResize, type ResizePlan } from '../inference/resize-plan.js';
+
+export { planResize, type ResizePlan };
 import type { I420Layout } from './i420-layout.js';
 import { BU, checkI420, CLAMP, CLAMP_OFFSET, GU, GV, RV } from './i420-rgb.js';
-
-/** Which source rectangle lands on which destination rectangle (the rest of the destination is black). */
-export interface ResizePlan {
-  src: { x: number; y: number; w: number; h: number };
-  dst: { x: number; y: number; w: number; h: number };
-  geometry: Geometry;
-}
-
-/**
- * The same rectangles and Geometry as prepareInput (src/inference/preprocess.ts), so boxes map back to the frame
- * identically whichever path prepared the input. Keep the two in step: a test compares them.
- */
-export function planResize(w: number, h: number, width: number, height: number, mode: ResizeMode): ResizePlan {
-  if (mode === 'stretch' || (w === width && h === height)) {
-    return { src: { x: 0, y: 0, w, h }, dst: { x: 0, y: 0, w: width, h: height }, geometry: { ax: 1, bx: 0, ay: 1, by: 0 } };
-  }
-  if (mode === 'letterbox') {
-    const scale = Math.min(width / w, height / h);
-    const rw = Math.max(1, Math.min(width, Math.round(w * scale)));
-    const rh = Math.max(1, Math.min(height, Math.round(h * scale)));
-    const left = Math.floor((width - rw) / 2);
-    const top = Math.floor((height - rh) / 2);
-    return {
-      src: { x: 0, y: 0, w, h },
-      dst: { x: left, y: top, w: rw, h: rh },
-      geometry: { ax: width / rw, bx: -left / rw, ay: height / rh, by: -top / rh },
-    };
-  }
-  const scale = Math.max(width / w, height / h);
-  const cw = Math.max(1, Math.min(w, Math.round(width / scale)));
-  const ch = Math.max(1, Math.min(h, Math.round(height / scale)));
-  const left = Math.floor((w - cw) / 2);
-  const top = Math.floor((h - ch) / 2);
-  return {
-    src: { x: left, y: top, w: cw, h: ch },
-    dst: { x: 0, y: 0, w: width, h: height },
-    geometry: { ax: cw / w, bx: left / w, ay: ch / h, by: top / h },
-  };
-}
 
 /** Per destination column (or row): the two luma taps, the weight of the second (0..256), the chroma sample. */
 interface Taps {

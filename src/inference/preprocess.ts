@@ -1,6 +1,7 @@
 import sharp from 'sharp';
 import type { Frame } from '../camera/frame.js';
 import { i420ToRgbResized } from '../camera/i420-resize.js';
+import { planResize } from './resize-plan.js';
 import type { Box } from './types.js';
 
 export type ResizeMode = 'stretch' | 'letterbox' | 'crop';
@@ -42,37 +43,18 @@ export async function prepareInput(image: RgbImage, width: number, height: numbe
     throw new Error(`frame holds ${image.data.length} bytes, expected ${w * h * 3} for ${w}x${h} RGB`);
   }
   const raw = { raw: { width: w, height: h, channels: 3 as const } };
-  if (mode === 'stretch' || (w === width && h === height)) {
+  const { src, dst, geometry } = planResize(w, h, width, height, mode);
+  if (src.w === width && src.h === height && dst.w === width) {
     // Same size: a copy, because the frame's buffer goes back to its source's pool once the frame is processed.
-    const data = w === width && h === height ? Buffer.from(image.data) : await sharp(image.data, raw).resize(width, height, { fit: 'fill' }).raw().toBuffer();
-    return { data, geometry: { ax: 1, bx: 0, ay: 1, by: 0 } };
+    return { data: Buffer.from(image.data), geometry };
   }
-  if (mode === 'letterbox') {
-    const scale = Math.min(width / w, height / h);
-    const rw = Math.max(1, Math.min(width, Math.round(w * scale)));
-    const rh = Math.max(1, Math.min(height, Math.round(h * scale)));
-    const left = Math.floor((width - rw) / 2);
-    const top = Math.floor((height - rh) / 2);
-    const data = await sharp(image.data, raw)
-      .resize(rw, rh, { fit: 'fill' })
-      .extend({ top, bottom: height - rh - top, left, right: width - rw - left, background: { r: 0, g: 0, b: 0 } })
-      .raw()
-      .toBuffer();
-    // modelX * width = left + frameX * rw
-    return { data, geometry: { ax: width / rw, bx: -left / rw, ay: height / rh, by: -top / rh } };
+  let pipeline = sharp(image.data, raw);
+  if (src.w !== w || src.h !== h) pipeline = pipeline.extract({ left: src.x, top: src.y, width: src.w, height: src.h });
+  pipeline = pipeline.resize(dst.w, dst.h, { fit: 'fill' });
+  if (dst.w !== width || dst.h !== height) {
+    pipeline = pipeline.extend({ top: dst.y, bottom: height - dst.h - dst.y, left: dst.x, right: width - dst.w - dst.x, background: { r: 0, g: 0, b: 0 } });
   }
-  const scale = Math.max(width / w, height / h);
-  const cw = Math.max(1, Math.min(w, Math.round(width / scale)));
-  const ch = Math.max(1, Math.min(h, Math.round(height / scale)));
-  const left = Math.floor((w - cw) / 2);
-  const top = Math.floor((h - ch) / 2);
-  const data = await sharp(image.data, raw)
-    .extract({ left, top, width: cw, height: ch })
-    .resize(width, height, { fit: 'fill' })
-    .raw()
-    .toBuffer();
-  // frameX * w = left + modelX * cw
-  return { data, geometry: { ax: cw / w, bx: left / w, ay: ch / h, by: top / h } };
+  return { data: await pipeline.raw().toBuffer(), geometry };
 }
 
 /**
