@@ -1,4 +1,3 @@
-import { createHook } from 'node:async_hooks';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -7,6 +6,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { FfmpegSource, ffmpegArgs, type FfmpegSourceOptions, type FfmpegTiming } from '../../src/camera/ffmpeg-source.js';
 import type { Frame, FrameSink } from '../../src/camera/frame.js';
 import { LatestFrameSlot } from '../../src/camera/latest-frame-slot.js';
+import { trackSourceTimers } from '../helpers/timers.js';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'camera-ffmpeg-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -44,20 +44,6 @@ async function until(what: string, done: () => boolean, timeoutMs = 8_000): Prom
     if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(10);
   }
-}
-/** Timers created by src/camera code that are still alive: a stopped source must leave none. */
-function trackSourceTimers(): { live: () => string[]; dispose: () => void } {
-  const live = new Map<number, string>();
-  const hook = createHook({
-    init(id, type) {
-      const stack = new Error().stack ?? '';
-      if (type === 'Timeout' && stack.includes('/src/camera/')) live.set(id, stack);
-    },
-    destroy(id) {
-      live.delete(id);
-    },
-  }).enable();
-  return { live: () => [...live.values()], dispose: () => hook.disable() };
 }
 function expectGone(pid: number): void {
   expect(() => process.kill(pid, 0)).toThrow(expect.objectContaining({ code: 'ESRCH' }));

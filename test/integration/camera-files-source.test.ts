@@ -1,4 +1,3 @@
-import { createHook } from 'node:async_hooks';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -6,6 +5,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { FilesSource, type FilesSourceOptions } from '../../src/camera/files-source.js';
 import type { Frame, FrameSink } from '../../src/camera/frame.js';
 import { silentLogger } from '../../src/system/logger.js';
+import { trackSourceTimers } from '../helpers/timers.js';
 
 const imagesDir = path.resolve(process.cwd(), '../shared/images');
 const tmp = mkdtempSync(path.join(tmpdir(), 'camera-files-source-'));
@@ -58,20 +58,6 @@ class RecordingSink implements FrameSink {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-/** Timers created by src/camera code that are still alive: a stopped source must leave none. */
-function trackSourceTimers(): { live: () => string[]; dispose: () => void } {
-  const live = new Map<number, string>();
-  const hook = createHook({
-    init(id, type) {
-      const stack = new Error().stack ?? '';
-      if (type === 'Timeout' && stack.includes('/src/camera/')) live.set(id, stack);
-    },
-    destroy(id) {
-      live.delete(id);
-    },
-  }).enable();
-  return { live: () => [...live.values()], dispose: () => hook.disable() };
-}
 
 const sources: FilesSource[] = [];
 function source(options: Partial<FilesSourceOptions> & { path: string }): FilesSource {

@@ -1,4 +1,3 @@
-import { createHook } from 'node:async_hooks';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,6 +8,7 @@ import { LatestFrameSlot } from '../../src/camera/latest-frame-slot.js';
 import { rpicamArgs, type RpicamSettings } from '../../src/camera/rpicam-args.js';
 import { RpicamSource } from '../../src/camera/rpicam-source.js';
 import type { SupervisorTiming } from '../../src/camera/supervised-process.js';
+import { trackSourceTimers } from '../helpers/timers.js';
 
 /*
  * RpicamSource against test/fixtures/rpicam/rpicam-vid: a bash stand-in driven by ffmpeg's lavfi sources that pads
@@ -279,20 +279,6 @@ describe('RpicamSource: failures', () => {
 });
 
 describe('RpicamSource: lifecycle and load', () => {
-  /** Timers created by src/camera code that are still alive: a stopped source must leave none. */
-  function trackSourceTimers(): { live: () => string[]; dispose: () => void } {
-    const live = new Map<number, string>();
-    const hook = createHook({
-      init(id, type) {
-        const stack = new Error().stack ?? '';
-        if (type === 'Timeout' && stack.includes('/src/camera/')) live.set(id, stack);
-      },
-      destroy(id) {
-        live.delete(id);
-      },
-    }).enable();
-    return { live: () => [...live.values()], dispose: () => hook.disable() };
-  }
 
   it('passes its arguments without a shell, and stop() leaves no process, no timer and no late frame', async () => {
     const marker = path.join(tmp, 'pwned');
