@@ -1,0 +1,362 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { encodeAcks, isSettled, parseAcks, type AckState } from './outbox-acks.js';
+import { decodeRecords, encodeRecord, type OutboxMessage, type StoredRecord } from './outbox-record.js';
+
+/** The file-system calls the store makes: a seam for tests that inject EIO or a short write. */
+export type OutboxFs = Pick<
+  typeof fs,
+  | 'mkdirSync'
+  | 'openSync'
+  | 'writeSync'
+  | 'closeSync'
+  | 'readFileSync'
+  | 'readdirSync'
+  | 'unlinkSync'
+  | 'renameSync'
+  | 'truncateSync'
+  | 'fsyncSync'
+  | 'fdatasync'
+>;
+
+interface Segment {
+  seq: number;
+  file: string;
+  fd: number | null;
+  bytes: number;
+  /** Unsettled records whose only kept copy is in this segment. */
+  live: number;
+  /** fdatasync calls in flight: the fd is closed only once they are done (a closed fd could be reused meanwhile). */
+  syncing: number;
+  retired: boolean;
+}
+
+export interface StoreOptions {
+  segmentBytes: number;
+  fsync: boolean;
+  fs: OutboxFs;
+  /** Failures of background work (fdatasync): the outbox falls back to memory. */
+  onAsyncError: (err: Error) => void;
+}
+
+export interface Recovered {
+  /** Unsettled records left by earlier runs, ascending id. */
+  records: StoredRecord[];
+  /** The highest id ever written here: new ids continue above it, so an old ack file can never settle a new id. */
+  highestId: number;
+  /** Torn tails truncated, an unreadable ack file: for the outbox to log. */
+  notes: string[];
+}
+
+const SEGMENT = /^seg-(\d{12})\.log$/;
+const ACKS = 'acks.json';
+const LOCK = 'outbox.lock';
+/** Directories open in this process: a second outbox on the same one would interleave records. */
+const openDirs = new Set<string>();
+
+/**
+ * The outbox on disk: append-only segment files of length+CRC records, written with one write(2) per message (in the
+ * kernel's page cache when push() returns, so it survives SIGKILL), plus `acks.json` (rewritten by rename, at most every
+ * ackFlushMs) saying which ids are settled. A segment is deleted once all its records are settled; when settled records
+ * pinned by a few unsettled ones take more than half the disk space, the live records are rewritten into one new segment.
+ */
+export class DiskStore {
+  private segments: Segment[] = [];
+  private active: Segment | null = null;
+  private readonly live = new Map<number, { seg: Segment; bytes: number }>();
+  private nextSeq = 1;
+  private totalBytes = 0;
+  private liveBytes = 0;
+  private dataDirty = false;
+  private lastAcks = '';
+  private readonly inflight = new Set<Promise<void>>();
+  private closed = false;
+
+  private constructor(
+    readonly dir: string,
+    private readonly opts: StoreOptions,
+    private readonly lockFile: string,
+  ) {}
+
+  /** Throws (with the fs error's code) when the directory cannot be created, locked or read. */
+  static open(dir: string, opts: StoreOptions): { store: DiskStore; recovered: Recovered } {
+    const abs = path.resolve(dir);
+    if (openDirs.has(abs)) throw Object.assign(new Error('already open in this process'), { code: 'ELOCKED' });
+    opts.fs.mkdirSync(abs, { recursive: true, mode: 0o750 });
+    const lockFile = acquireLock(opts.fs, abs);
+    const store = new DiskStore(abs, opts, lockFile);
+    openDirs.add(abs);
+    try {
+      return { store, recovered: store.load() };
+    } catch (err) {
+      store.abandon();
+      throw err;
+    }
+  }
+
+  get diskBytes(): number {
+    return this.totalBytes;
+  }
+
+  append(id: number, msg: OutboxMessage): void {
+    const rec = encodeRecord(id, msg);
+    if (!this.active || this.active.bytes >= this.opts.segmentBytes) this.rotate();
+    const seg = this.active!;
+    const n = this.opts.fs.writeSync(seg.fd!, rec);
+    seg.bytes += n;
+    this.totalBytes += n;
+    this.dataDirty = true;
+    if (n !== rec.length) throw Object.assign(new Error(`short write: ${n} of ${rec.length} bytes`), { code: 'EIO' });
+    this.live.set(id, { seg, bytes: rec.length });
+    seg.live++;
+    this.liveBytes += rec.length;
+  }
+
+  settle(id: number): void {
+    const e = this.live.get(id);
+    if (!e) return;
+    this.live.delete(id);
+    e.seg.live--;
+    this.liveBytes -= e.bytes;
+    if (e.seg.live === 0 && e.seg !== this.active) this.remove(e.seg);
+  }
+
+  /** Settled records kept alive by a few unsettled ones take more than they should. */
+  needsRewrite(): boolean {
+    return this.totalBytes > 2 * this.liveBytes + 2 * this.opts.segmentBytes;
+  }
+
+  /** Copies the live records (ascending) into a fresh segment, then deletes the old ones: a crash in between leaves duplicates, which load() drops. */
+  rewrite(records: Iterable<StoredRecord>): void {
+    const old = this.segments;
+    const seg = this.createSegment();
+    this.segments = [seg];
+    this.active = seg;
+    this.live.clear();
+    this.liveBytes = 0;
+    let batch: Buffer[] = [];
+    let batchBytes = 0;
+    const flush = (): void => {
+      if (batchBytes === 0) return;
+      const buf = Buffer.concat(batch, batchBytes);
+      const n = this.opts.fs.writeSync(seg.fd!, buf);
+      seg.bytes += n;
+      if (n !== buf.length) throw Object.assign(new Error(`short write: ${n} of ${buf.length} bytes`), { code: 'EIO' });
+      batch = [];
+      batchBytes = 0;
+    };
+    for (const { id, msg } of records) {
+      const rec = encodeRecord(id, msg);
+      batch.push(rec);
+      batchBytes += rec.length;
+      this.live.set(id, { seg, bytes: rec.length });
+      seg.live++;
+      this.liveBytes += rec.length;
+      if (batchBytes >= 1 << 20) flush();
+    }
+    flush();
+    this.dataDirty = true;
+    if (this.opts.fsync) this.opts.fs.fsyncSync(seg.fd!);
+    for (const s of old) this.remove(s);
+    this.totalBytes = seg.bytes;
+  }
+
+  /** Rewrites acks.json when it changed: everything up to `high` is settled except `unsettledIds` (ascending). */
+  writeAcks(high: number, unsettledIds: Iterable<number>): void {
+    const text = encodeAcks(high, unsettledIds);
+    if (text === this.lastAcks) return;
+    const file = path.join(this.dir, ACKS);
+    const tmp = `${file}.tmp`;
+    const fd = this.opts.fs.openSync(tmp, 'w', 0o640);
+    try {
+      this.opts.fs.writeSync(fd, text);
+    } finally {
+      this.opts.fs.closeSync(fd);
+    }
+    // rename(2) replaces the file atomically: a crash leaves the old or the new state, never half of one. Without an
+    // fsync a power cut may bring back an older state, which only means re-sending (at-least-once), never losing.
+    this.opts.fs.renameSync(tmp, file);
+    this.lastAcks = text;
+  }
+
+  /** fdatasync of the segment being written, off the event loop (an SD card can take tens of ms). */
+  sync(): void {
+    if (!this.dataDirty || !this.active || this.closed) return;
+    this.dataDirty = false;
+    this.syncSegment(this.active);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await Promise.all(this.inflight);
+    if (this.opts.fsync && this.active?.fd != null && this.dataDirty) this.opts.fs.fsyncSync(this.active.fd);
+    this.abandon();
+  }
+
+  /** Lets go of every file without further writes: on close, and when the outbox gives up on the disk. */
+  abandon(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const seg of this.segments) this.retire(seg);
+    try {
+      this.opts.fs.unlinkSync(this.lockFile);
+    } catch {
+      // A lock left behind names a dead pid: the next open takes it over.
+    }
+    openDirs.delete(this.dir);
+  }
+
+  private load(): Recovered {
+    const notes: string[] = [];
+    const { fs: f } = this.opts;
+    const names = f.readdirSync(this.dir);
+    let acks: AckState | null = null;
+    if (names.includes(ACKS)) {
+      try {
+        acks = parseAcks(f.readFileSync(path.join(this.dir, ACKS), 'utf8'));
+      } catch (err) {
+        notes.push(`unreadable ${ACKS} (${(err as Error).message}): every stored message is replayed`);
+      }
+    }
+    if (names.includes(`${ACKS}.tmp`)) f.unlinkSync(path.join(this.dir, `${ACKS}.tmp`));
+    let highestId = acks?.high ?? 0;
+    const found = new Map<number, StoredRecord & { seg: Segment; bytes: number }>();
+    const segs = names
+      .map((n) => SEGMENT.exec(n))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => Number(m[1]))
+      .sort((a, b) => a - b);
+    for (const seq of segs) {
+      const seg = this.segmentAt(seq);
+      const buf = f.readFileSync(seg.file);
+      const { records, validBytes, problem } = decodeRecords(buf);
+      if (problem) {
+        // Truncating makes the next append start on a record boundary; what is cut was never a whole record.
+        f.truncateSync(seg.file, validBytes);
+        notes.push(`${path.basename(seg.file)}: ${problem} at byte ${validBytes}; dropped the last ${buf.length - validBytes} bytes`);
+      }
+      seg.bytes = validBytes;
+      this.segments.push(seg);
+      this.totalBytes += validBytes;
+      this.nextSeq = seq + 1;
+      for (const r of records) {
+        highestId = Math.max(highestId, r.id);
+        // A duplicate comes from a rewrite cut short: the first copy is as good as the second.
+        if (isSettled(acks, r.id) || found.has(r.id)) continue;
+        found.set(r.id, { ...r, seg });
+        seg.live++;
+      }
+    }
+    const ordered = [...found.values()].sort((a, b) => a.id - b.id);
+    for (const r of ordered) {
+      this.live.set(r.id, { seg: r.seg, bytes: r.bytes });
+      this.liveBytes += r.bytes;
+    }
+    for (const seg of [...this.segments]) if (seg.live === 0) this.remove(seg);
+    return { records: ordered.map(({ id, msg }) => ({ id, msg })), highestId, notes };
+  }
+
+  private segmentAt(seq: number): Segment {
+    const file = path.join(this.dir, `seg-${String(seq).padStart(12, '0')}.log`);
+    return { seq, file, fd: null, bytes: 0, live: 0, syncing: 0, retired: false };
+  }
+
+  private createSegment(): Segment {
+    const seg = this.segmentAt(this.nextSeq++);
+    seg.fd = this.opts.fs.openSync(seg.file, 'a', 0o640);
+    if (this.opts.fsync) {
+      // The new file's directory entry must reach the disk too, or a power cut can lose a segment whose data was synced.
+      const dfd = this.opts.fs.openSync(this.dir, 'r');
+      try {
+        this.opts.fs.fsyncSync(dfd);
+      } finally {
+        this.opts.fs.closeSync(dfd);
+      }
+    }
+    return seg;
+  }
+
+  private rotate(): void {
+    const seg = this.createSegment();
+    const prev = this.active;
+    this.segments.push(seg);
+    this.active = seg;
+    if (!prev) return;
+    if (this.opts.fsync && this.dataDirty) this.syncSegment(prev);
+    this.dataDirty = false;
+    this.retire(prev);
+    if (prev.live === 0) this.remove(prev);
+  }
+
+  private remove(seg: Segment): void {
+    this.retire(seg);
+    try {
+      this.opts.fs.unlinkSync(seg.file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    this.totalBytes -= seg.bytes;
+    this.segments = this.segments.filter((s) => s !== seg);
+    if (this.active === seg) this.active = null;
+  }
+
+  private retire(seg: Segment): void {
+    seg.retired = true;
+    if (seg.syncing === 0 && seg.fd !== null) {
+      const fd = seg.fd;
+      seg.fd = null;
+      try {
+        this.opts.fs.closeSync(fd);
+      } catch {
+        // Nothing more to do with it either way.
+      }
+    }
+  }
+
+  private syncSegment(seg: Segment): void {
+    if (seg.fd === null) return;
+    seg.syncing++;
+    const done = new Promise<void>((resolve) => {
+      this.opts.fs.fdatasync(seg.fd!, (err) => {
+        seg.syncing--;
+        if (seg.retired) this.retire(seg);
+        this.inflight.delete(done);
+        resolve();
+        if (err && !this.closed) this.opts.onAsyncError(err);
+      });
+    });
+    this.inflight.add(done);
+  }
+}
+
+function acquireLock(f: OutboxFs, dir: string): string {
+  const file = path.join(dir, LOCK);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const fd = f.openSync(file, 'wx', 0o640);
+      try {
+        f.writeSync(fd, `${process.pid}\n`);
+      } finally {
+        f.closeSync(fd);
+      }
+      return file;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw err;
+      const pid = Number.parseInt(String(f.readFileSync(file, 'utf8')), 10);
+      if (pid > 0 && pid !== process.pid && isAlive(pid)) {
+        throw Object.assign(new Error(`in use by process ${pid} (${file})`), { code: 'ELOCKED' });
+      }
+      // Left by a process that died (SIGKILL, power cut): ours now.
+      f.unlinkSync(file);
+    }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
