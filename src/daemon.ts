@@ -6,6 +6,8 @@ import type { Detector } from './inference/detector.js';
 import { MeteredDetector } from './inference/metered-detector.js';
 import { CameraPipeline } from './pipeline/camera-pipeline.js';
 import { MqttPublisher } from './publish/mqtt-publisher.js';
+import { Outbox } from './publish/outbox.js';
+import { join } from 'node:path';
 import { StatsReporter } from './stats/stats-reporter.js';
 import type { Logger } from './system/logger.js';
 
@@ -16,6 +18,7 @@ import type { Logger } from './system/logger.js';
 export class Daemon {
   private detector: Detector | undefined;
   private publisher: MqttPublisher | undefined;
+  private outbox: Outbox | undefined;
   private stats: StatsReporter | undefined;
   private statsTimer: NodeJS.Timeout | undefined;
   private readonly pipelines = new Map<string, CameraPipeline>();
@@ -29,6 +32,12 @@ export class Daemon {
   async start(): Promise<void> {
     const { config, log } = this;
     const baseTopic = `${config.mqtt.topicPrefix}/${config.device.id}`;
+    const { outbox: box } = config.mqtt;
+    const outbox = await Outbox.open(
+      { dir: outboxDir(box.dir), maxMessages: box.maxMessages, maxBytes: box.maxBytes, ...(box.fsyncMs > 0 ? { fsyncMs: box.fsyncMs } : {}) },
+      log.child({ module: 'outbox' }),
+    );
+    this.outbox = outbox;
     const publisher = new MqttPublisher(
       {
         url: config.mqtt.url,
@@ -37,7 +46,7 @@ export class Daemon {
         password: config.mqtt.password,
         keepaliveSec: config.mqtt.keepaliveSec,
         baseTopic,
-        offlineQueue: config.mqtt.offlineQueue,
+        outbox,
         tls: config.mqtt.tls,
       },
       log.child({ module: 'mqtt' }),
@@ -107,12 +116,27 @@ export class Daemon {
     );
   }
 
+  /** Frames processed by all cameras so far: the watchdog pings systemd only while this moves. */
+  framesProcessed(): number {
+    let n = 0;
+    for (const p of this.pipelines.values()) n += p.counters().processed;
+    return n;
+  }
+
+  /** One line for `systemctl status`. */
+  summary(): string {
+    const backend = this.detectorState?.backend ?? this.detector?.backend ?? 'none';
+    const mqtt = this.publisher?.snapshot();
+    return `${this.pipelines.size} camera(s), ${this.framesProcessed()} frames processed, backend ${backend}, MQTT ${mqtt?.connected ? 'connected' : 'disconnected'}${mqtt && mqtt.queued > 0 ? `, ${mqtt.queued} queued` : ''}`;
+  }
+
   /** Stops everything in reverse order; safe to call twice and after a failed start. */
   async stop(): Promise<void> {
     clearInterval(this.statsTimer);
     await Promise.all([...this.pipelines.values()].map((p) => p.stop().catch((err: Error) => this.log.warn({ err: err.message }, 'camera stop failed'))));
     if (this.publisher && this.stats && this.pipelines.size > 0) this.publishStats();
     await this.publisher?.stop();
+    await this.outbox?.close();
     await this.detector?.stop();
     this.stats?.stop();
   }
@@ -126,4 +150,11 @@ export class Daemon {
     );
     this.log.info({ cameras: cams, inferenceP50Ms: payload.detector.inferenceMs.p50, rssMb: payload.process.rssMb, mqttConnected: payload.mqtt.connected }, 'stats');
   }
+}
+
+/** The outbox directory: configured, else the service's state directory (systemd sets $STATE_DIRECTORY), else none. */
+export function outboxDir(configured: string | null, env: NodeJS.ProcessEnv = process.env): string | null {
+  if (configured) return configured;
+  const state = env.MOBILENET_EDGE_STATE_DIR || env.STATE_DIRECTORY?.split(':')[0];
+  return state ? join(state, 'outbox') : null;
 }

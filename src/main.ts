@@ -6,6 +6,7 @@ import { detectCommand, DETECT_HELP } from './cli/detect.js';
 import { devicesCommand, DEVICES_HELP } from './cli/devices.js';
 import { EXIT, UsageError, type CliIo } from './cli/exit-codes.js';
 import { inspectCommand, INSPECT_HELP } from './cli/inspect.js';
+import { installServiceCommand, INSTALL_SERVICE_HELP } from './cli/install-service.js';
 import { runCommand, RUN_HELP } from './cli/run.js';
 import { fetchModelsCommand } from './models/cli.js';
 import { packageRoot } from './system/paths.js';
@@ -20,6 +21,7 @@ Commands:
   detect IMAGE... run the model on image files and print the results
   inspect MODEL   the model's architecture and cost per layer (MobileNet paper terms)
   devices         Edge TPUs, libedgetpu, cameras, and what backend auto would pick
+  install-service create the service user, systemd unit, udev rule and /etc config (as root)
   fetch-models    download (or copy from a local mirror) the models of models/manifest.json
   help [COMMAND]  this text, or a command's
 
@@ -35,6 +37,7 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   detect: { run: detectCommand, help: DETECT_HELP },
   inspect: { run: inspectCommand, help: INSPECT_HELP },
   devices: { run: devicesCommand, help: DEVICES_HELP },
+  'install-service': { run: installServiceCommand, help: INSTALL_SERVICE_HELP },
   'fetch-models': { run: (argv, io) => fetchModelsCommand(argv, io), help: '' },
 };
 

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { Daemon } from '../daemon.js';
-import { createLogger } from '../system/logger.js';
+import { createLogger, type Logger } from '../system/logger.js';
+import { SystemdNotifier } from '../system/systemd-notify.js';
 import { DEMO_CONFIG, loadConfigOrExit } from './load-config.js';
 import { EXIT, type CliIo } from './exit-codes.js';
 
@@ -36,10 +37,14 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   log.info({ config: file, device: config.device.id, pid: process.pid }, 'starting mobilenet-edge');
 
   const daemon = new Daemon(config, log);
+  const notifier = new SystemdNotifier(log.child({ module: 'systemd' }));
+  let watchdog: NodeJS.Timeout | undefined;
   let stopping: Promise<number> | undefined;
   const stop = (why: string): Promise<number> => {
     stopping ??= (async () => {
       log.info({ reason: why }, 'stopping');
+      clearInterval(watchdog);
+      notifier.stopping(`stopping: ${why}`);
       const deadline = new Promise<number>((resolve) =>
         setTimeout(() => {
           log.error({ deadlineMs: STOP_DEADLINE_MS }, 'graceful stop overran its deadline; exiting anyway');
@@ -67,6 +72,8 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
 
   try {
     await daemon.start();
+    notifier.ready(daemon.summary());
+    watchdog = startWatchdog(daemon, notifier, log);
   } catch (err) {
     log.fatal({ err: (err as Error).message }, 'cannot start');
     await daemon.stop().catch(() => undefined);
@@ -77,4 +84,28 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   log.info({ exitCode: code }, 'stopped');
   log.flush();
   return code;
+}
+
+/**
+ * WATCHDOG=1 at half of systemd's WatchdogSec, but only while frames are being processed: a pipeline that is stuck
+ * (no frame for a whole interval) stops the pings and systemd restarts the service like a crash.
+ */
+function startWatchdog(daemon: Daemon, notifier: SystemdNotifier, log: Logger): NodeJS.Timeout | undefined {
+  const intervalMs = notifier.watchdogIntervalMs();
+  if (intervalMs === undefined) return undefined;
+  let last = daemon.framesProcessed();
+  let withheld = false;
+  return setInterval(() => {
+    const now = daemon.framesProcessed();
+    if (now > last) {
+      notifier.watchdog();
+      notifier.status(daemon.summary());
+      if (withheld) log.info('frames flow again: watchdog pings resumed');
+      withheld = false;
+    } else if (!withheld) {
+      withheld = true;
+      log.error({ intervalMs }, 'no frame processed for a watchdog interval: withholding WATCHDOG=1 so systemd restarts the service');
+    }
+    last = now;
+  }, intervalMs / 2);
 }

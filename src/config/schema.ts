@@ -208,11 +208,29 @@ export const appSchema = {
       format: bool,
       default: false,
     }),
-    offlineQueue: setting({
-      doc: 'Messages kept in memory while the broker is away; older ones are dropped (and counted) beyond this.',
-      format: int({ min: 0 }),
-      default: 1000,
-    }),
+    outbox: {
+      dir: setting({
+        doc: 'Directory of the durable outbox that keeps detections until the broker has them (across outages and restarts, SIGKILL included). null: $MOBILENET_EDGE_STATE_DIR/outbox, else $STATE_DIRECTORY/outbox (set by systemd), else memory only. An unwritable directory or a full disk degrades to memory with a warning.',
+        format: orNull(text({ nonEmpty: true })),
+        default: null,
+        env: 'MOBILENET_EDGE_OUTBOX_DIR',
+      }),
+      maxMessages: setting({
+        doc: 'Detections kept at most while the broker has not acknowledged them; past it the oldest are dropped and counted (stats mqtt.droppedOffline).',
+        format: int({ min: 1 }),
+        default: 10000,
+      }),
+      maxBytes: setting({
+        doc: 'Bytes (topics + payloads) kept at most in the outbox; past it the oldest are dropped and counted. Held in memory too.',
+        format: int({ min: 1024 }),
+        default: 8 * 1024 * 1024,
+      }),
+      fsyncMs: setting({
+        doc: 'Flush the outbox to the storage device at most this often (ms); 0: leave it to the kernel (survives a daemon crash or SIGKILL, not a power cut of the last ~30 s), fewer SD card writes.',
+        format: int({ min: 0 }),
+        default: 0,
+      }),
+    },
     keepaliveSec: setting({
       doc: 'MQTT keepalive interval in seconds; 0 turns keepalive off.',
       format: int({ min: 0, max: 65535 }),

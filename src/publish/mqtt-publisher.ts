@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from '../system/logger.js';
+import type { Outbox, OutboxMessage } from './outbox.js';
 
 export interface PublisherOptions {
   url: string;
@@ -10,8 +11,8 @@ export interface PublisherOptions {
   keepaliveSec: number;
   /** Topic under which this daemon publishes: `<topicPrefix>/<device.id>`. */
   baseTopic: string;
-  /** Messages kept in memory while the broker is away; past that the oldest go and are counted. */
-  offlineQueue: number;
+  /** Where `queue` messages wait until the broker acknowledges them (disk or memory; bounded; see outbox.ts). */
+  outbox: Outbox;
   tls: { ca: string | null; cert: string | null; key: string | null; rejectUnauthorized: boolean };
 }
 
@@ -19,8 +20,9 @@ export interface PublishOptions {
   qos: 0 | 1 | 2;
   retain: boolean;
   /**
-   * `queue`: kept (bounded) while offline and sent in order on reconnect (detections).
-   * `latest`: only the newest message per topic is kept while offline (stats: an old one is worthless).
+   * `queue`: through the durable outbox until the broker acknowledges it, re-sent in order after a reconnect or a
+   * restart (detections). `latest`: only the newest message per topic is kept while offline (stats, retained state:
+   * an old one is worthless).
    */
   offline: 'queue' | 'latest';
 }
@@ -29,8 +31,10 @@ export interface PublisherCounters {
   connected: boolean;
   published: number;
   queued: number;
-  /** Messages dropped because the offline queue was full (never silently: logged and counted). */
+  /** Messages dropped because the outbox was full (never silently: logged and counted). */
   droppedOffline: number;
+  /** Where the outbox keeps messages: `disk`, or `memory` (no state directory, or the disk failed). */
+  outbox: 'disk' | 'memory';
   publishErrors: number;
   reconnects: number;
 }
@@ -50,9 +54,11 @@ const MAX_RECONNECT_MS = 30_000;
  */
 export class MqttPublisher {
   private client: MqttClient | undefined;
-  private readonly queue: Pending[] = [];
   private readonly latest = new Map<string, Pending>();
-  private readonly counters: PublisherCounters = { connected: false, published: 0, queued: 0, droppedOffline: 0, publishErrors: 0, reconnects: 0 };
+  private readonly counters = { connected: false, published: 0, publishErrors: 0, reconnects: 0 };
+  /** Outbox ids handed to mqtt.js and not yet acknowledged: mqtt.js re-sends those itself after a reconnect. */
+  private readonly handed = new Set<number>();
+  private lastDropped = 0;
   private lastError = '';
   private overflowLogged = false;
   private readonly onConnectHooks: (() => void)[] = [];
@@ -105,7 +111,8 @@ export class MqttPublisher {
       this.log.info({ url: redactUrl(this.opts.url), clientId: this.opts.clientId }, 'connected to MQTT broker');
       client.publish(this.availabilityTopic, 'online', { qos: 1, retain: true });
       for (const hook of this.onConnectHooks) hook();
-      this.flush();
+      this.replay();
+      this.flushLatest();
     });
     client.on('reconnect', () => {
       this.counters.reconnects++;
@@ -127,16 +134,21 @@ export class MqttPublisher {
   }
 
   publish(topic: string, payload: string | Buffer, opts: PublishOptions): void {
-    const client = this.client;
-    if (!client || !client.connected) {
-      this.hold({ topic, payload, opts });
+    const connected = this.client?.connected === true;
+    if (opts.offline === 'latest') {
+      if (connected) this.send({ topic, payload, opts });
+      else this.latest.set(topic, { topic, payload, opts });
       return;
     }
-    this.send({ topic, payload, opts });
+    const msg: OutboxMessage = { topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload, qos: opts.qos, retain: opts.retain };
+    const id = this.opts.outbox.push(msg);
+    this.noticeDrops();
+    if (connected) this.sendTracked(id, msg);
   }
 
   snapshot(): PublisherCounters {
-    return { ...this.counters, queued: this.queue.length + this.latest.size };
+    const o = this.opts.outbox.stats();
+    return { ...this.counters, queued: o.depth + this.latest.size, droppedOffline: o.dropped, outbox: o.mode };
   }
 
   /** Publishes `offline` (when connected) and disconnects, within `timeoutMs`. */
@@ -144,8 +156,8 @@ export class MqttPublisher {
     const client = this.client;
     if (!client) return;
     this.stopping = true;
-    const queued = this.queue.length + this.latest.size;
-    if (queued > 0) this.log.warn({ queued }, 'stopping with MQTT messages still queued (broker unreachable)');
+    const queued = this.opts.outbox.stats().depth;
+    if (queued > 0) this.log.warn({ queued, outbox: this.opts.outbox.stats().mode }, 'stopping with detections not yet acknowledged by the broker (kept in the outbox)');
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => client.end(true, () => resolve()), timeoutMs);
       const end = (): void => {
@@ -173,37 +185,42 @@ export class MqttPublisher {
     this.counters.published++;
   }
 
-  private hold(m: Pending): void {
-    if (m.opts.offline === 'latest') {
-      this.latest.set(m.topic, m);
-      return;
-    }
-    if (this.opts.offlineQueue === 0) {
-      this.countDrop();
-      return;
-    }
-    if (this.queue.length >= this.opts.offlineQueue) {
-      this.queue.shift();
-      this.countDrop();
-    }
-    this.queue.push(m);
+  /** Sends an outbox message; the outbox forgets it when the broker has it (PUBACK, or written for QoS 0). */
+  private sendTracked(id: number, msg: OutboxMessage): void {
+    this.handed.add(id);
+    this.client!.publish(msg.topic, msg.payload, { qos: msg.qos, retain: msg.retain }, (err) => {
+      this.handed.delete(id);
+      if (err) return; // connection lost first: sent again from the outbox on the next connect
+      this.opts.outbox.ack(id);
+    });
+    this.counters.published++;
   }
 
-  private countDrop(): void {
-    this.counters.droppedOffline++;
-    if (!this.overflowLogged) {
-      this.overflowLogged = true;
-      this.log.warn({ limit: this.opts.offlineQueue }, 'MQTT offline queue full: dropping the oldest messages (counted in stats as mqtt.droppedOffline)');
+  /** After a (re)connect: what the outbox holds and mqtt.js does not already re-send, oldest first. */
+  private replay(): void {
+    let n = 0;
+    for (const { id, msg } of this.opts.outbox.unacked()) {
+      if (this.handed.has(id)) continue;
+      this.sendTracked(id, msg);
+      n++;
     }
+    if (n > 0) this.log.info({ messages: n }, 'sending detections held while the broker was away');
   }
 
-  private flush(): void {
-    const held = [...this.queue, ...this.latest.values()];
-    this.queue.length = 0;
+  private flushLatest(): void {
+    const held = [...this.latest.values()];
     this.latest.clear();
-    if (held.length > 0) this.log.info({ messages: held.length }, 'sending messages held while the broker was away');
     for (const m of held) this.send(m);
-    this.overflowLogged = false;
+  }
+
+  private noticeDrops(): void {
+    const dropped = this.opts.outbox.stats().dropped;
+    if (dropped > this.lastDropped && !this.overflowLogged) {
+      this.overflowLogged = true;
+      this.log.warn({ dropped, limit: 'mqtt.outbox.maxMessages / maxBytes' }, 'MQTT outbox full: dropping the oldest detections (counted in stats as mqtt.droppedOffline)');
+    }
+    if (dropped === this.lastDropped) this.overflowLogged = false;
+    this.lastDropped = dropped;
   }
 }
 

@@ -1,12 +1,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MqttPublisher, type PublisherOptions } from '../../src/publish/mqtt-publisher.js';
 import { silentLogger } from '../../src/system/logger.js';
+import { Outbox } from '../../src/publish/outbox.js';
 import { TestBroker, freePort } from '../helpers/broker.js';
 import { Subscriber, uniquePrefix } from '../helpers/mqtt.js';
 
 const queued = { qos: 1 as const, retain: false, offline: 'queue' as const };
 
-function options(url: string, baseTopic: string, extra: Partial<PublisherOptions> = {}): PublisherOptions {
+/** An in-memory outbox: the disk outbox has its own suites (outbox-*.test.ts). */
+const memoryOutbox = (maxMessages = 100): Promise<Outbox> => Outbox.open({ dir: null, maxMessages, maxBytes: 1 << 20 }, silentLogger());
+
+function options(url: string, baseTopic: string, outbox: Outbox, extra: Partial<PublisherOptions> = {}): PublisherOptions {
   return {
     url,
     clientId: `${baseTopic}-client`,
@@ -14,7 +18,7 @@ function options(url: string, baseTopic: string, extra: Partial<PublisherOptions
     password: null,
     keepaliveSec: 10,
     baseTopic,
-    offlineQueue: 100,
+    outbox,
     tls: { ca: null, cert: null, key: null, rejectUnauthorized: true },
     ...extra,
   };
@@ -38,7 +42,7 @@ describe('MqttPublisher', () => {
     const base = uniquePrefix('pub');
     const sub = await Subscriber.connect(`${base}/#`);
     cleanups.push(() => sub.close());
-    const pub = new MqttPublisher(options('mqtt://127.0.0.1:1883', base), silentLogger());
+    const pub = new MqttPublisher(options('mqtt://127.0.0.1:1883', base, await memoryOutbox()), silentLogger());
     pub.start();
     await sub.waitFor((m) => m.topic === `${base}/availability` && m.payload.toString() === 'online', 5000, 'online');
     pub.publish(pub.topic('cam', 'detections'), '{"seq":1}', queued);
@@ -58,7 +62,7 @@ describe('MqttPublisher', () => {
     const broker = new TestBroker(await freePort());
     cleanups.push(() => broker.stop());
     const base = uniquePrefix('late');
-    const pub = new MqttPublisher(options(broker.url, base, { offlineQueue: 3 }), silentLogger());
+    const pub = new MqttPublisher(options(broker.url, base, await memoryOutbox(3)), silentLogger());
     pub.start();
     cleanups.push(() => pub.stop(500));
     for (let i = 1; i <= 5; i++) pub.publish(pub.topic('cam', 'detections'), String(i), queued);
@@ -76,7 +80,7 @@ describe('MqttPublisher', () => {
     await sub.waitFor((m) => m.topic === `${base}/stats`, 5000, 'stats');
     expect(sub.on(`${base}/cam/detections`).map((m) => m.payload.toString())).toEqual(['3', '4', '5']);
     expect(sub.on(`${base}/stats`).map((m) => m.payload.toString())).toEqual(['stats 3']);
-    expect(pub.snapshot().queued).toBe(0);
+    await until(() => pub.snapshot().queued === 0, 5000, 'the broker to acknowledge everything');
   });
 
   it('comes back after the broker restarts and re-announces online', async () => {
@@ -84,7 +88,7 @@ describe('MqttPublisher', () => {
     cleanups.push(() => broker.stop());
     await broker.start();
     const base = uniquePrefix('restart');
-    const pub = new MqttPublisher(options(broker.url, base), silentLogger());
+    const pub = new MqttPublisher(options(broker.url, base, await memoryOutbox()), silentLogger());
     pub.start();
     cleanups.push(() => pub.stop(500));
     await until(() => pub.snapshot().connected, 5000, 'first connect');

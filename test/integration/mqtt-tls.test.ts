@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
+import { silentLogger } from '../../src/system/logger.js';
+import { Outbox } from '../../src/publish/outbox.js';
 import { MqttPublisher, type PublisherOptions } from '../../src/publish/mqtt-publisher.js';
 import { TestBroker, freePort } from '../helpers/broker.js';
 import { makeTlsFiles, tlsBrokerConfig, type TlsFiles } from '../helpers/tls-broker.js';
@@ -32,21 +34,21 @@ describe('MQTT over TLS with client certificates and a password', () => {
   });
   afterAll(() => broker.stop());
 
-  const opts = ({ tls: tlsOver, ...over }: Omit<Partial<PublisherOptions>, 'tls'> & { tls?: Partial<PublisherOptions['tls']> }): PublisherOptions => ({
+  const opts = async ({ tls: tlsOver, ...over }: Omit<Partial<PublisherOptions>, 'tls'> & { tls?: Partial<PublisherOptions['tls']> }): Promise<PublisherOptions> => ({
     url: `mqtts://127.0.0.1:${broker.port}`,
     clientId: `tls-${Math.random().toString(36).slice(2)}`,
     username: 'edge',
     password: PASSWORD,
     keepaliveSec: 10,
     baseTopic: 'me-tls/test',
-    offlineQueue: 10,
+    outbox: await Outbox.open({ dir: null, maxMessages: 10, maxBytes: 1 << 20 }, silentLogger()),
     ...over,
     tls: { ca: tls.ca, cert: tls.clientCert, key: tls.clientKey, rejectUnauthorized: true, ...tlsOver },
   });
 
   it('connects with the CA, client certificate and password, and never logs the password', async () => {
     const { lines, log } = recordingLogger();
-    const pub = new MqttPublisher(opts({}), log);
+    const pub = new MqttPublisher(await opts({}), log);
     pub.start();
     expect(await until(() => pub.snapshot().connected, 10_000)).toBe(true);
     await pub.stop();
@@ -56,7 +58,7 @@ describe('MQTT over TLS with client certificates and a password', () => {
 
   it('a wrong password: a clear warning, retries, no crash, still no password in the log', async () => {
     const { lines, log } = recordingLogger();
-    const pub = new MqttPublisher(opts({ password: 'wrong-secret-123' }), log);
+    const pub = new MqttPublisher(await opts({ password: 'wrong-secret-123' }), log);
     pub.start();
     await until(() => lines.some((l) => l.includes('refused')), 8000);
     expect(pub.snapshot().connected).toBe(false);
@@ -68,7 +70,7 @@ describe('MQTT over TLS with client certificates and a password', () => {
 
   it('a broker certificate from an unknown CA is refused with a clear reason', async () => {
     const { lines, log } = recordingLogger();
-    const pub = new MqttPublisher(opts({ tls: { ca: tls.otherCa } }), log);
+    const pub = new MqttPublisher(await opts({ tls: { ca: tls.otherCa } }), log);
     pub.start();
     await until(() => lines.some((l) => l.includes('certificate')), 8000);
     expect(pub.snapshot().connected).toBe(false);

@@ -78,7 +78,7 @@ describe('defaults', () => {
         password: null,
         qos: 1,
         retainDetections: false,
-        offlineQueue: 1000,
+        outbox: { dir: null, maxMessages: 10000, maxBytes: 8 * 1024 * 1024, fsyncMs: 0 },
         keepaliveSec: 30,
         tls: { ca: null, cert: null, key: null, rejectUnauthorized: true },
       },
