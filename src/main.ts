@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { benchCommand, BENCH_HELP } from './cli/bench.js';
 import { checkConfigCommand, CHECK_CONFIG_HELP } from './cli/check-config.js';
 import { detectCommand, DETECT_HELP } from './cli/detect.js';
 import { devicesCommand, DEVICES_HELP } from './cli/devices.js';
@@ -21,6 +22,7 @@ Commands:
   detect IMAGE... run the model on image files and print the results
   inspect MODEL   the model's architecture and cost per layer (MobileNet paper terms)
   devices         Edge TPUs, libedgetpu, cameras, and what backend auto would pick
+  bench           raw inference against the whole pipeline: fps, ratio, per-stage cost, memory
   install-service create the service user, systemd unit, udev rule and /etc config (as root)
   fetch-models    download (or copy from a local mirror) the models of models/manifest.json
   help [COMMAND]  this text, or a command's
@@ -37,6 +39,7 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   detect: { run: detectCommand, help: DETECT_HELP },
   inspect: { run: inspectCommand, help: INSPECT_HELP },
   devices: { run: devicesCommand, help: DEVICES_HELP },
+  bench: { run: benchCommand, help: BENCH_HELP },
   'install-service': { run: installServiceCommand, help: INSTALL_SERVICE_HELP },
   'fetch-models': { run: (argv, io) => fetchModelsCommand(argv, io), help: '' },
 };

@@ -31,6 +31,8 @@ export interface RgbImage {
 
 // libvips would otherwise keep decoded images around; frames are never seen twice.
 sharp.cache(false);
+// One libvips worker per operation: frames are small, and every extra thread brings its own malloc arena (RSS).
+sharp.concurrency(1);
 
 /**
  * Resizes a packed RGB image to the model's input size. `stretch` ignores the aspect ratio, `letterbox` keeps all of

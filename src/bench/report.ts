@@ -1,0 +1,206 @@
+import type { PipelinePhaseResult, StagePercentiles } from './pipeline-phase.js';
+import type { RawResult } from './raw-loop.js';
+import { overheadOf, ratioOf, round } from './stats.js';
+import type { SweepPoint } from './sweep.js';
+
+/** fps and per-frame time of one way of running the model. */
+export interface RateBlock {
+  fps: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+/** A pipeline run: p50Ms/p99Ms are its time per frame (between consecutive detector answers). */
+export interface PipelineBlock extends RateBlock {
+  /** One frame's own preprocess + inference + postprocess (frames overlap when the pipeline prefetches). */
+  latencyP50Ms: number;
+  latencyP99Ms: number;
+  /** Mean time per frame the detector sat idle waiting for the pipeline. */
+  detectorIdleMs: number;
+}
+
+/** What `bench --json` prints: one object. */
+export interface BenchReport {
+  model: string;
+  backend: 'cpu' | 'edgetpu';
+  threads: number;
+  seconds: number;
+  /** The runtime alone, in a host process: fps = 1000 / mean host-side inference time. */
+  raw: RateBlock & { roundTripFps: number; roundTripP50Ms: number; roundTripP99Ms: number; loadMs: number; runsFps?: number[] };
+  /** What the synthetic camera gave: I420 (as a Pi camera) or packed RGB. */
+  syntheticFormat: 'i420' | 'rgb';
+  /** The daemon path on synthetic 640x480 frames. */
+  pipeline: PipelineBlock;
+  /** The same over JPEG files (decoding is the capture stage). */
+  jpeg: PipelineBlock & { ratio: number; stagesMs: Record<string, StagePercentiles>; endToEndMs: StagePercentiles };
+  /** pipeline.fps / raw.fps. */
+  ratio: number;
+  stagesMs: Record<string, StagePercentiles>;
+  /** Capture to the detections message received back from the broker. */
+  endToEndMs: StagePercentiles;
+  /** pipeline.p50Ms - raw.p50Ms: what each frame costs beyond the inference itself. */
+  overheadMs: number;
+  /** The same from the rates (1000 / pipeline.fps - 1000 / raw.fps): the tail included, consistent with `ratio`. */
+  overheadMeanMs: number;
+  /**
+   * Where the overhead goes: `idle`, the detector waiting for the pipeline to hand it a frame (mean per frame);
+   * `hop`, the rest: the trip to the host process and back, and a runtime slowed by the work around it.
+   */
+  overheadSplitMs: { idle: number; hop: number };
+  /** Daemon-side RSS at the end, and its growth since the synthetic run's warm-up. */
+  rssMb: number;
+  rssGrowthMb: number;
+  /** RSS after the synthetic warm-up, after the synthetic run (steady work), at the end (after JPEG decoding too). */
+  rssTrailMb: { afterWarmup: number; afterSynthetic: number; end: number };
+  /** Daemon process CPU (one core = 100) and event-loop lag while the synthetic run was measured. */
+  cpuPercent: number;
+  eventLoopLagP99Ms: number;
+  frames: {
+    raw: number;
+    pipeline: number;
+    jpeg: number;
+    /** Frames the synthetic source produced that inference never saw (the source is meant to outrun it). */
+    dropped: number;
+    errors: number;
+    /** Detections messages received (synthetic + JPEG) for frames captured while measuring. */
+    received: number;
+    /** Frames run on another backend than asked (an Edge TPU run that fell back to the CPU). */
+    otherBackend: number;
+  };
+  sweep?: SweepPoint[];
+}
+
+export interface ReportParts {
+  model: string;
+  backend: 'cpu' | 'edgetpu';
+  seconds: number;
+  syntheticFormat: 'i420' | 'rgb';
+  /** The limit: the faster of the raw runs. */
+  raw: RawResult;
+  /** Every raw run with the chosen thread count (before and after the synthetic pipeline run). */
+  rawRuns?: RawResult[];
+  sweep?: SweepPoint[];
+  synthetic: PipelinePhaseResult;
+  jpeg: PipelinePhaseResult;
+  process: { rssMb: number; rssAfterWarmupMb: number; rssAfterSyntheticMb: number; cpuPercent: number; eventLoopLagP99Ms: number };
+}
+
+const pct = (s: { p50: number; p99: number }): StagePercentiles => ({ p50: s.p50, p99: s.p99 });
+
+function pipelineBlock(r: PipelinePhaseResult): PipelineBlock {
+  return {
+    fps: r.fps,
+    p50Ms: r.perFrameMs.p50,
+    p99Ms: r.perFrameMs.p99,
+    latencyP50Ms: r.frameLatencyMs.p50,
+    latencyP99Ms: r.frameLatencyMs.p99,
+    detectorIdleMs: r.detectorIdleMs.mean,
+  };
+}
+
+export function buildReport(p: ReportParts): BenchReport {
+  const { raw, synthetic, jpeg } = p;
+  const overheadMs = overheadOf(synthetic.perFrameMs.p50, raw.inferenceMs.p50);
+  const report: BenchReport = {
+    model: p.model,
+    backend: p.backend,
+    threads: raw.threads,
+    seconds: p.seconds,
+    syntheticFormat: p.syntheticFormat,
+    raw: {
+      fps: raw.fps,
+      p50Ms: raw.inferenceMs.p50,
+      p99Ms: raw.inferenceMs.p99,
+      roundTripFps: raw.roundTripFps,
+      roundTripP50Ms: raw.roundTripMs.p50,
+      roundTripP99Ms: raw.roundTripMs.p99,
+      loadMs: raw.loadMs,
+      ...(p.rawRuns ? { runsFps: p.rawRuns.map((r) => r.fps) } : {}),
+    },
+    pipeline: pipelineBlock(synthetic),
+    jpeg: {
+      ...pipelineBlock(jpeg),
+      ratio: ratioOf(jpeg.fps, raw.fps),
+      stagesMs: jpeg.stagesMs,
+      endToEndMs: pct(jpeg.endToEndMs),
+    },
+    ratio: ratioOf(synthetic.fps, raw.fps),
+    stagesMs: synthetic.stagesMs,
+    endToEndMs: pct(synthetic.endToEndMs),
+    overheadMs,
+    overheadMeanMs: synthetic.fps > 0 && raw.fps > 0 ? round(1000 / synthetic.fps - 1000 / raw.fps) : 0,
+    overheadSplitMs: { idle: synthetic.detectorIdleMs.mean, hop: round(overheadMs - synthetic.detectorIdleMs.mean) },
+    rssMb: round(p.process.rssMb, 1),
+    // From the rounded figures, so that the two printed numbers and their difference agree.
+    rssGrowthMb: round(round(p.process.rssMb, 1) - round(p.process.rssAfterWarmupMb, 1), 1),
+    rssTrailMb: { afterWarmup: round(p.process.rssAfterWarmupMb, 1), afterSynthetic: round(p.process.rssAfterSyntheticMb, 1), end: round(p.process.rssMb, 1) },
+    cpuPercent: p.process.cpuPercent,
+    eventLoopLagP99Ms: p.process.eventLoopLagP99Ms,
+    frames: {
+      raw: raw.inferenceMs.count,
+      pipeline: synthetic.frames.processed,
+      jpeg: jpeg.frames.processed,
+      dropped: synthetic.frames.dropped,
+      errors: synthetic.frames.errors + jpeg.frames.errors,
+      received: synthetic.frames.received + jpeg.frames.received,
+      otherBackend: synthetic.frames.otherBackend + jpeg.frames.otherBackend,
+    },
+  };
+  if (p.sweep) report.sweep = p.sweep;
+  return report;
+}
+
+/** Columns padded to their widest cell; the first column left-aligned, the others right-aligned. */
+export function alignColumns(rows: readonly (readonly string[])[]): string[] {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return rows.map((row) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd());
+}
+
+const f1 = (v: number): string => v.toFixed(1);
+const f2 = (v: number): string => v.toFixed(2);
+const signed = (v: number): string => `${v >= 0 ? '+' : ''}${v.toFixed(1)}`;
+
+/** The human-readable report. */
+export function formatTable(r: BenchReport): string {
+  const out: string[] = [];
+  out.push(`mobilenet-edge bench: ${r.model} on ${r.backend}, ${r.threads} thread${r.threads === 1 ? '' : 's'}, ${r.seconds} s`);
+  out.push('');
+  out.push(
+    ...alignColumns([
+      ['run (ms per frame)', 'fps', 'p50 ms', 'p99 ms', 'frames'],
+      ['raw infer (host-side)', f1(r.raw.fps), f2(r.raw.p50Ms), f2(r.raw.p99Ms), String(r.frames.raw)],
+      ['raw infer (round trip)', f1(r.raw.roundTripFps), f2(r.raw.roundTripP50Ms), f2(r.raw.roundTripP99Ms), String(r.frames.raw)],
+      [`pipeline, synthetic 640x480 ${r.syntheticFormat === 'i420' ? 'I420' : 'RGB'}`, f1(r.pipeline.fps), f2(r.pipeline.p50Ms), f2(r.pipeline.p99Ms), String(r.frames.pipeline)],
+      ['pipeline, JPEG files', f1(r.jpeg.fps), f2(r.jpeg.p50Ms), f2(r.jpeg.p99Ms), String(r.frames.jpeg)],
+    ]),
+  );
+  out.push('');
+  if (r.raw.runsFps) out.push(`raw runs (before / after the synthetic run): ${r.raw.runsFps.map(f1).join(' / ')} fps; the faster is the limit`);
+  out.push(`ratio pipeline/raw: ${r.ratio.toFixed(3)} (JPEG ${r.jpeg.ratio.toFixed(3)})`);
+  const s = r.overheadSplitMs;
+  out.push(`overhead per frame: p50 ${f2(r.overheadMs)} ms (detector idle ${f2(s.idle)}, process hop and the rest ${f2(s.hop)}), mean ${f2(r.overheadMeanMs)} ms`);
+  out.push(
+    `frame latency (preprocess + inference + postprocess): p50 ${f2(r.pipeline.latencyP50Ms)} ms, p99 ${f2(r.pipeline.latencyP99Ms)} ms (JPEG ${f2(r.jpeg.latencyP50Ms)} / ${f2(r.jpeg.latencyP99Ms)})`,
+  );
+  out.push('');
+  const stages = Object.keys(r.stagesMs);
+  out.push(
+    ...alignColumns([
+      ['stage ms', 'synthetic p50', 'p99', 'JPEG p50', 'p99'],
+      ...stages.map((st) => [st, f2(r.stagesMs[st]!.p50), f2(r.stagesMs[st]!.p99), f2(r.jpeg.stagesMs[st]?.p50 ?? 0), f2(r.jpeg.stagesMs[st]?.p99 ?? 0)]),
+      ['end to end (to MQTT)', f2(r.endToEndMs.p50), f2(r.endToEndMs.p99), f2(r.jpeg.endToEndMs.p50), f2(r.jpeg.endToEndMs.p99)],
+    ]),
+  );
+  out.push('');
+  out.push(
+    `daemon process: rss ${f1(r.rssMb)} MB (${signed(r.rssGrowthMb)} MB since warm-up: ${signed(r.rssTrailMb.afterSynthetic - r.rssTrailMb.afterWarmup)} synthetic, ${signed(r.rssTrailMb.end - r.rssTrailMb.afterSynthetic)} JPEG), cpu ${f1(r.cpuPercent)} %, event-loop lag p99 ${f2(r.eventLoopLagP99Ms)} ms`,
+  );
+  const f = r.frames;
+  out.push(`frames: ${f.dropped} dropped by the synthetic camera, ${f.errors} errors, ${f.received} detections received${f.otherBackend ? `, ${f.otherBackend} NOT on ${r.backend}` : ''}`);
+  if (r.sweep) {
+    out.push('');
+    out.push(...alignColumns([['threads', 'raw fps'], ...r.sweep.map((p) => [`${p.threads}${p.threads === r.threads ? ' (best)' : ''}`, f1(p.fps)])]));
+  }
+  return out.join('\n') + '\n';
+}

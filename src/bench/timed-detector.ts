@@ -1,0 +1,62 @@
+import { performance } from 'node:perf_hooks';
+import type { Detector, DetectResult } from '../inference/detector.js';
+import { SampleSet } from './stats.js';
+
+/**
+ * Wraps the pipeline's detector to time it from the outside, whatever the pipeline does inside: the interval between
+ * consecutive answers is the pipeline's per-frame time (its frame period when the camera outruns it), and the gap
+ * between an answer and the next request, when no request was waiting, is time the detector sat idle because the
+ * pipeline was not feeding it. Start and stop go to the wrapped detector untouched.
+ */
+export class TimedDetector implements Detector {
+  /** Interval between one answer and the next. */
+  readonly periodMs = new SampleSet();
+  /** Per request: time since the last answer when nothing was in flight, else 0. */
+  readonly idleMs = new SampleSet();
+  private inFlight = 0;
+  private lastAnswerAt: number | undefined;
+
+  constructor(private readonly inner: Detector) {}
+
+  get backend(): Detector['backend'] {
+    return this.inner.backend;
+  }
+
+  get model(): Detector['model'] {
+    return this.inner.model;
+  }
+
+  start(): Promise<void> {
+    return this.inner.start();
+  }
+
+  stop(): Promise<void> {
+    return this.inner.stop();
+  }
+
+  /** Samples count from now on (everything before was warm-up). */
+  begin(): void {
+    this.periodMs.begin();
+    this.idleMs.begin();
+  }
+
+  end(): void {
+    this.periodMs.end();
+    this.idleMs.end();
+  }
+
+  async detect(input: Uint8Array): Promise<DetectResult> {
+    const askedAt = performance.now();
+    // A request made while another is in flight found the detector busy: zero idle for this frame.
+    if (this.lastAnswerAt !== undefined) this.idleMs.add(this.inFlight === 0 ? askedAt - this.lastAnswerAt : 0);
+    this.inFlight++;
+    try {
+      return await this.inner.detect(input);
+    } finally {
+      this.inFlight--;
+      const answeredAt = performance.now();
+      if (this.lastAnswerAt !== undefined) this.periodMs.add(answeredAt - this.lastAnswerAt);
+      this.lastAnswerAt = answeredAt;
+    }
+  }
+}

@@ -1,0 +1,123 @@
+import { execFileSync } from 'node:child_process';
+import { PassThrough } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { BenchReport } from '../../src/bench/report.js';
+import { benchCommand } from '../../src/cli/bench.js';
+import type { CliIo } from '../../src/cli/exit-codes.js';
+import { STUB_LIBRARY } from '../helpers/edgetpu-stub.js';
+import { V1_025 } from '../helpers/paths.js';
+import { makeTpuWorld } from '../helpers/tpu-world.js';
+
+function fakeIo(): CliIo & { out: () => string; err: () => string } {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (c: Buffer) => (out += c.toString()));
+  stderr.on('data', (c: Buffer) => (err += c.toString()));
+  return { stdout, stderr, isTTY: false, out: () => out, err: () => err };
+}
+
+/** Processes this test process started and has not reaped: every inference host must be gone after a bench. */
+function children(): string[] {
+  try {
+    return execFileSync('ps', ['--ppid', String(process.pid), '-o', 'pid=,args='], { encoding: 'utf8' })
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.includes(' ps --ppid'));
+  } catch {
+    return []; // ps exits 1 when nothing matches
+  }
+}
+
+const STAGES = ['capture', 'preprocess', 'inference', 'postprocess', 'total'];
+
+function expectSaneReport(r: BenchReport, backend: 'cpu' | 'edgetpu'): void {
+  expect(r.backend).toBe(backend);
+  expect(r.threads).toBe(1);
+  for (const block of [r.raw, r.pipeline, r.jpeg]) {
+    expect(block.fps).toBeGreaterThan(0);
+    expect(block.p50Ms).toBeGreaterThan(0);
+    expect(block.p99Ms).toBeGreaterThanOrEqual(block.p50Ms);
+  }
+  expect(r.raw.roundTripFps).toBeGreaterThan(0);
+  // The runtime's own loop is the limit; the pipeline reaches a share of it (preprocessing 640x480 costs more than
+  // this tiny model's inference, hence far from 1).
+  expect(r.ratio).toBeGreaterThan(0.3);
+  expect(r.ratio).toBeLessThan(1.2);
+  expect(Object.keys(r.stagesMs)).toEqual(expect.arrayContaining(STAGES));
+  expect(Object.keys(r.jpeg.stagesMs)).toEqual(expect.arrayContaining(STAGES));
+  for (const s of STAGES.filter((st) => st !== 'capture')) expect(r.stagesMs[s]!.p50).toBeGreaterThan(0);
+  expect(r.jpeg.stagesMs.capture!.p50).toBeGreaterThan(0); // JPEG decoding is the capture stage
+  // End to end covers the whole frame time and comes back through the broker.
+  expect(r.endToEndMs.p50).toBeGreaterThanOrEqual(r.stagesMs.inference!.p50);
+  expect(r.endToEndMs.p99).toBeLessThan(2000);
+  expect(r.overheadMs).toBeCloseTo(r.pipeline.p50Ms - r.raw.p50Ms, 1);
+  expect(r.frames.pipeline).toBeGreaterThan(10);
+  expect(r.frames.received).toBeGreaterThan(0);
+  expect(r.frames.errors).toBe(0);
+  expect(r.frames.otherBackend).toBe(0);
+  expect(r.rssMb).toBeGreaterThan(20);
+  expect(Number.isFinite(r.rssGrowthMb)).toBe(true);
+  expect(r.cpuPercent).toBeGreaterThan(0);
+  expect(r.eventLoopLagP99Ms).toBeGreaterThanOrEqual(0);
+}
+
+describe('mobilenet-edge bench', () => {
+  const savedControl = process.env.MOBILENET_EDGE_STUB_CONTROL;
+  afterEach(() => {
+    if (savedControl === undefined) delete process.env.MOBILENET_EDGE_STUB_CONTROL;
+    else process.env.MOBILENET_EDGE_STUB_CONTROL = savedControl;
+  });
+
+  it('measures raw, pipeline and end to end on the CPU and prints one JSON object', async () => {
+    const io = fakeIo();
+    const started = Date.now();
+    const code = await benchCommand(['--model', V1_025, '--seconds', '4', '--json'], io);
+    expect(code, io.err()).toBe(0);
+    expect(Date.now() - started).toBeLessThan(25_000);
+    const lines = io.out().trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const report = JSON.parse(lines[0]!) as BenchReport;
+    console.log(`bench cpu: raw ${report.raw.fps} fps, pipeline ${report.pipeline.fps} fps, ratio ${report.ratio}, e2e p50 ${report.endToEndMs.p50} ms`);
+    expect(report.model).toBe('mobilenet_v1_0.25_128_quant.tflite');
+    expectSaneReport(report, 'cpu');
+    expect(children()).toEqual([]);
+  }, 30_000);
+
+  it('runs the Edge TPU path through the stub libedgetpu and reports the per-frame overhead', async () => {
+    const world = makeTpuWorld();
+    process.env.MOBILENET_EDGE_STUB_CONTROL = world.control; // the inference hosts inherit it
+    const io = fakeIo();
+    const code = await benchCommand(
+      ['--model', world.cpuModel, '--backend', 'edgetpu', '--library', STUB_LIBRARY, '--probe-root', world.root, '--seconds', '4', '--json'],
+      io,
+    );
+    expect(code, io.err()).toBe(0);
+    const report = JSON.parse(io.out()) as BenchReport;
+    console.log(`bench edgetpu (stub): raw ${report.raw.fps} fps, pipeline ${report.pipeline.fps} fps, overhead ${report.overheadMs} ms`);
+    expect(report.model).toBe('mnet_edgetpu.tflite'); // the _edgetpu twin of --model
+    expectSaneReport(report, 'edgetpu');
+    expect(typeof report.overheadMs).toBe('number');
+    expect(children()).toEqual([]);
+  }, 30_000);
+
+  it('says so at once when the Edge TPU is missing', async () => {
+    const world = makeTpuWorld();
+    const io = fakeIo();
+    const code = await benchCommand(['--model', world.cpuModel, '--backend', 'edgetpu', '--library', STUB_LIBRARY, '--probe-root', world.dir, '--seconds', '4'], io);
+    expect(code).toBe(1);
+    expect(io.err()).toMatch(/Edge TPU not usable: no Edge TPU/);
+  });
+
+  it('fails fast with a clear error when the broker is down', async () => {
+    const io = fakeIo();
+    const started = Date.now();
+    const code = await benchCommand(['--model', V1_025, '--seconds', '4', '--mqtt', 'mqtt://127.0.0.1:1'], io);
+    expect(code).toBe(1);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(io.err()).toMatch(/cannot reach the MQTT broker at mqtt:\/\/127\.0\.0\.1:1: .*ECONNREFUSED/);
+    expect(io.out()).toBe('');
+    expect(children()).toEqual([]);
+  });
+});
