@@ -1,4 +1,5 @@
 import type { AppConfig } from './config/index.js';
+import { diffConfig, type ConfigChanges } from './config/reload.js';
 import { createSource } from './camera/create-source.js';
 import { createDetector } from './inference/create-detector.js';
 import type { DetectorState } from './inference/failover-detector.js';
@@ -25,7 +26,7 @@ export class Daemon {
   private detectorState: DetectorState | undefined;
 
   constructor(
-    private readonly config: AppConfig,
+    private config: AppConfig,
     private readonly log: Logger,
   ) {}
 
@@ -45,6 +46,8 @@ export class Daemon {
         username: config.mqtt.username,
         password: config.mqtt.password,
         keepaliveSec: config.mqtt.keepaliveSec,
+        persistentSession: config.mqtt.persistentSession,
+        mqtt5: config.mqtt.detectionExpirySec > 0,
         baseTopic,
         outbox,
         tls: config.mqtt.tls,
@@ -91,7 +94,7 @@ export class Daemon {
           detectFps: cam.detect.fps,
           resize: config.detector.resize,
           filters: cam.filters,
-          publish: { qos: config.mqtt.qos, retain: config.mqtt.retainDetections, offline: 'queue' },
+          publish: { qos: config.mqtt.qos, retain: config.mqtt.retainDetections, offline: 'queue', ...(config.mqtt.detectionExpirySec > 0 ? { expirySec: config.mqtt.detectionExpirySec } : {}) },
         },
         createSource(name, cam.source, camLog),
         detector,
@@ -114,6 +117,37 @@ export class Daemon {
       { cameras: [...this.pipelines.keys()], model: detector.model.name, kind: detector.model.kind, backend: detector.backend, topic: baseTopic },
       'mobilenet-edge running',
     );
+  }
+
+  /**
+   * Applies what can change live from a reloaded config (log level, filters, detect.fps, stats interval) and returns
+   * what changed; keys that need a restart are reported and left as they run now.
+   */
+  reload(next: AppConfig): ConfigChanges {
+    const changes = diffConfig(this.config, next);
+    this.log.level = next.log.level;
+    for (const [name, pipeline] of this.pipelines) {
+      const cam = next.cameras[name];
+      if (cam) pipeline.update({ filters: cam.filters, detectFps: cam.detect.fps });
+    }
+    if (next.stats.intervalSec !== this.config.stats.intervalSec && this.statsTimer) {
+      clearInterval(this.statsTimer);
+      this.statsTimer = setInterval(() => this.publishStats(), next.stats.intervalSec * 1000);
+    }
+    // Restart-only keys keep their running values, so that the next diff still reports them.
+    this.config = {
+      ...this.config,
+      log: next.log,
+      filters: next.filters,
+      stats: next.stats,
+      cameras: Object.fromEntries(
+        Object.entries(this.config.cameras).map(([name, cam]) => {
+          const n = next.cameras[name];
+          return [name, n ? { ...cam, filters: n.filters, detect: n.detect } : cam];
+        }),
+      ),
+    };
+    return changes;
   }
 
   /** Frames processed by all cameras so far: the watchdog pings systemd only while this moves. */

@@ -1,20 +1,43 @@
 import { ConfigError, formatConfigError, loadConfig, type AppConfig } from '../config/index.js';
 import { packageRoot } from '../system/paths.js';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXIT, type CliIo } from './exit-codes.js';
+import type { Logger } from '../system/logger.js';
 
 /** The demo config shipped in the package: sample images, the CPU SSD model, the local broker. */
 export const DEMO_CONFIG = join(packageRoot(), 'config', 'demo.json');
 
-/** Loads the config or prints every problem (key path and file, no stack) and returns the exit code. */
-export function loadConfigOrExit(file: string | undefined, io: CliIo): { config: AppConfig; file: string } | number {
+/**
+ * Loads the config or prints every problem (key path and file, no stack) and returns the exit code. With a logger
+ * (a running daemon reloading), the problems go to the log as well.
+ */
+export function loadConfigOrExit(file: string | undefined, io: CliIo, log?: Logger): { config: AppConfig; file: string } | number {
   try {
-    return loadConfig({ ...(file ? { file } : {}), env: process.env, projectRoot: packageRoot() });
+    const loaded = loadConfig({ ...(file ? { file } : {}), env: process.env, projectRoot: packageRoot() });
+    warnIfSecretsExposed(loaded.file, loaded.config, io, log);
+    return loaded;
   } catch (err) {
     if (err instanceof ConfigError) {
       io.stderr.write(formatConfigError(err) + '\n');
+      log?.error({ config: err.file, problems: err.problems }, 'config reload refused: the file is invalid; still running on the previous config');
       return EXIT.CONFIG;
     }
     throw err;
   }
+}
+
+/** A config holding a password or a private key should not be readable by every user of the machine. */
+function warnIfSecretsExposed(file: string, config: AppConfig, io: CliIo, log?: Logger): void {
+  if (!config.mqtt.password && !config.mqtt.tls.key) return;
+  let mode: number;
+  try {
+    mode = statSync(file).mode;
+  } catch {
+    return;
+  }
+  if ((mode & 0o004) === 0) return;
+  const text = `${file} holds secrets (mqtt.password or mqtt.tls.key) and is readable by every user (mode ${(mode & 0o777).toString(8)}): chmod 640 it (owner root, group mobilenet-edge)`;
+  if (log) log.warn({ config: file }, text);
+  else io.stderr.write(`warning: ${text}\n`);
 }

@@ -57,6 +57,15 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     return stopping;
   };
 
+  // SIGHUP: read the config again; apply what can change live, name what needs a restart, keep running on the old
+  // config when the new file is invalid.
+  process.on('SIGHUP', () => {
+    const next = loadConfigOrExit(values.demo ? DEMO_CONFIG : values.config, io, log);
+    if (typeof next === 'number') return;
+    const changes = daemon.reload(next.config);
+    log.info({ config: next.file, applied: changes.live, needRestart: changes.restart }, changes.restart.length > 0 ? 'config reloaded; some changes need a restart' : 'config reloaded');
+  });
+
   const signalled = new Promise<number>((resolve) => {
     for (const sig of ['SIGTERM', 'SIGINT'] as const) {
       process.on(sig, () => {

@@ -231,6 +231,16 @@ export const appSchema = {
         default: 0,
       }),
     },
+    persistentSession: setting({
+      doc: 'Ask the broker to keep this client\'s session (clean: false; with MQTT 5 a one-day session expiry) so QoS 1 messages in flight survive a reconnect on the broker side too.',
+      format: bool,
+      default: false,
+    }),
+    detectionExpirySec: setting({
+      doc: 'MQTT 5 message expiry of detections, in seconds: a broker drops a detection nobody received in time (0: never). Non-zero switches the connection to MQTT 5.',
+      format: int({ min: 0 }),
+      default: 0,
+    }),
     keepaliveSec: setting({
       doc: 'MQTT keepalive interval in seconds; 0 turns keepalive off.',
       format: int({ min: 0, max: 65535 }),

@@ -44,7 +44,7 @@ export class CameraPipeline {
   private readonly inferenceMs = new Ema();
 
   constructor(
-    private readonly opts: PipelineOptions,
+    private opts: PipelineOptions,
     private readonly source: FrameSource,
     private readonly detector: Detector,
     private readonly sink: DetectionSink,
@@ -53,6 +53,11 @@ export class CameraPipeline {
   ) {
     this.problems = new ThrottledLog(log);
     this.topic = sink.topic(opts.camera, 'detections');
+  }
+
+  /** Applies a reloaded config's filters and detect.fps (SIGHUP): from the next frame on. */
+  update(change: Pick<PipelineOptions, 'filters' | 'detectFps'>): void {
+    this.opts = { ...this.opts, ...change };
   }
 
   async start(): Promise<void> {

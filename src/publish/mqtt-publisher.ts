@@ -9,6 +9,10 @@ export interface PublisherOptions {
   username: string | null;
   password: string | null;
   keepaliveSec: number;
+  /** clean: false (and a session expiry with MQTT 5): the broker keeps the session across reconnects. */
+  persistentSession?: boolean;
+  /** MQTT 5 (protocol version 5) instead of 3.1.1: needed for message expiry. */
+  mqtt5?: boolean;
   /** Topic under which this daemon publishes: `<topicPrefix>/<device.id>`. */
   baseTopic: string;
   /** Where `queue` messages wait until the broker acknowledges them (disk or memory; bounded; see outbox.ts). */
@@ -25,6 +29,8 @@ export interface PublishOptions {
    * an old one is worthless).
    */
   offline: 'queue' | 'latest';
+  /** MQTT 5 message expiry in seconds (ignored on MQTT 3.1.1). */
+  expirySec?: number;
 }
 
 export interface PublisherCounters {
@@ -58,6 +64,8 @@ export class MqttPublisher {
   private readonly counters = { connected: false, published: 0, publishErrors: 0, reconnects: 0 };
   /** Outbox ids handed to mqtt.js and not yet acknowledged: mqtt.js re-sends those itself after a reconnect. */
   private readonly handed = new Set<number>();
+  /** MQTT 5 message expiry per outbox id (kept in memory only: after a restart, replayed messages carry none). */
+  private readonly expiry = new Map<number, number>();
   private lastDropped = 0;
   private lastError = '';
   private overflowLogged = false;
@@ -90,7 +98,8 @@ export class MqttPublisher {
       keepalive: this.opts.keepaliveSec,
       reconnectPeriod: BASE_RECONNECT_MS,
       connectTimeout: 10_000,
-      clean: true,
+      clean: !this.opts.persistentSession,
+      ...(this.opts.mqtt5 ? { protocolVersion: 5 as const, ...(this.opts.persistentSession ? { properties: { sessionExpiryInterval: 86_400 } } : {}) } : {}),
       // Offline buffering is ours (bounded); mqtt.js's own queue is unbounded.
       queueQoSZero: false,
       will: { topic: this.availabilityTopic, payload: Buffer.from('offline'), qos: 1, retain: true },
@@ -142,6 +151,7 @@ export class MqttPublisher {
     }
     const msg: OutboxMessage = { topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload, qos: opts.qos, retain: opts.retain };
     const id = this.opts.outbox.push(msg);
+    if (opts.expirySec) this.expiry.set(id, opts.expirySec);
     this.noticeDrops();
     if (connected) this.sendTracked(id, msg);
   }
@@ -156,6 +166,9 @@ export class MqttPublisher {
     const client = this.client;
     if (!client) return;
     this.stopping = true;
+    // Give the broker a moment to acknowledge what is in flight: less to re-send at the next start.
+    const flushUntil = Date.now() + Math.min(timeoutMs / 2, 1500);
+    while (client.connected && this.opts.outbox.stats().depth > 0 && Date.now() < flushUntil) await new Promise((r) => setTimeout(r, 20));
     const queued = this.opts.outbox.stats().depth;
     if (queued > 0) this.log.warn({ queued, outbox: this.opts.outbox.stats().mode }, 'stopping with detections not yet acknowledged by the broker (kept in the outbox)');
     await new Promise<void>((resolve) => {
@@ -188,9 +201,12 @@ export class MqttPublisher {
   /** Sends an outbox message; the outbox forgets it when the broker has it (PUBACK, or written for QoS 0). */
   private sendTracked(id: number, msg: OutboxMessage): void {
     this.handed.add(id);
-    this.client!.publish(msg.topic, msg.payload, { qos: msg.qos, retain: msg.retain }, (err) => {
+    const expiry = this.opts.mqtt5 ? this.expiry.get(id) : undefined;
+    const options = { qos: msg.qos, retain: msg.retain, ...(expiry ? { properties: { messageExpiryInterval: expiry } } : {}) };
+    this.client!.publish(msg.topic, msg.payload, options, (err) => {
       this.handed.delete(id);
       if (err) return; // connection lost first: sent again from the outbox on the next connect
+      this.expiry.delete(id);
       this.opts.outbox.ack(id);
     });
     this.counters.published++;

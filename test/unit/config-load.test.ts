@@ -79,6 +79,8 @@ describe('defaults', () => {
         qos: 1,
         retainDetections: false,
         outbox: { dir: null, maxMessages: 10000, maxBytes: 8 * 1024 * 1024, fsyncMs: 0 },
+        persistentSession: false,
+        detectionExpirySec: 0,
         keepaliveSec: 30,
         tls: { ca: null, cert: null, key: null, rejectUnauthorized: true },
       },
