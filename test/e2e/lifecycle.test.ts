@@ -95,9 +95,12 @@ describe('daemon lifecycle: systemd notify and the durable outbox', () => {
     try {
       await until(() => sub.seen.length >= 10, 20_000, 'detections before the outage');
       await broker.stop();
-      await sleep(5000);
+      await sleep(20_000); // the outage: 20 s
       await broker.start();
-      await sleep(3000);
+      // The daemon's reconnect backoff (1 s doubling to 30 s) decides when it is back: wait for it, then a little.
+      const connects = () => daemon.output().stdout.split('connected to MQTT broker').length - 1;
+      await until(() => connects() >= 2, 40_000, 'the daemon to reconnect');
+      await sleep(2000);
     } finally {
       daemon.kill('SIGTERM');
       const exit = await waitExit(daemon, 6000);
@@ -114,7 +117,7 @@ describe('daemon lifecycle: systemd notify and the durable outbox', () => {
     expect(unique).toEqual([...unique].sort((a, b) => a - b)); // first arrivals in order
     await sub.close();
     await broker.stop();
-  }, 60_000);
+  }, 120_000);
 
   it('SIGKILL with detections still in the outbox: delivered after the restart', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'me-sigkill-'));

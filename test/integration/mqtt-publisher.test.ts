@@ -1,3 +1,4 @@
+import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MqttPublisher, type PublisherOptions } from '../../src/publish/mqtt-publisher.js';
 import { silentLogger } from '../../src/system/logger.js';
@@ -101,5 +102,22 @@ describe('MqttPublisher', () => {
     await sub.waitFor((m) => m.topic === `${base}/availability` && m.payload.toString() === 'online', 10_000, 'online again');
     await sub.waitFor((m) => m.payload.toString() === 'while-away', 5000, 'held message');
     expect(pub.snapshot().reconnects).toBeGreaterThan(0);
+  });
+
+  it('MQTT 5: detections carry the configured message expiry', async () => {
+    const base = uniquePrefix('v5');
+    const received: { expiry?: number }[] = [];
+    const client = await mqtt.connectAsync('mqtt://127.0.0.1:1883', { protocolVersion: 5, reconnectPeriod: 0 });
+    client.on('message', (_t, _p, packet) => received.push({ expiry: packet.properties?.messageExpiryInterval }));
+    await client.subscribeAsync(`${base}/cam/detections`, { qos: 1 });
+    cleanups.push(() => client.endAsync());
+    const pub = new MqttPublisher({ ...options('mqtt://127.0.0.1:1883', base, await memoryOutbox()), mqtt5: true }, silentLogger());
+    pub.start();
+    cleanups.push(() => pub.stop(500));
+    await until(() => pub.snapshot().connected, 5000, 'connect');
+    pub.publish(pub.topic('cam', 'detections'), '{}', { ...queued, expirySec: 30 });
+    await until(() => received.length > 0, 5000, 'the detection');
+    expect(received[0]!.expiry).toBeGreaterThan(25);
+    expect(received[0]!.expiry).toBeLessThanOrEqual(30);
   });
 });

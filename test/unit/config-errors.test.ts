@@ -27,6 +27,16 @@ interface Case {
 }
 
 const cases: Case[] = [
+  { name: 'outbox.maxMessages zero', config: withValid({ mqtt: { outbox: { maxMessages: 0 } } }), expected: [['mqtt.outbox.maxMessages', /1/]] },
+  { name: 'outbox.maxBytes too small', config: withValid({ mqtt: { outbox: { maxBytes: 10 } } }), expected: [['mqtt.outbox.maxBytes', /1024/]] },
+  { name: 'outbox with an unknown key', config: withValid({ mqtt: { outbox: { path: '/var/lib/x' } } }), expected: [['mqtt.outbox.path', /^unknown key/]] },
+  { name: 'negative detection expiry', config: withValid({ mqtt: { detectionExpirySec: -1 } }), expected: [['mqtt.detectionExpirySec', /-1/]] },
+  { name: 'persistentSession not a boolean', config: withValid({ mqtt: { persistentSession: 'yes' } }), expected: [['mqtt.persistentSession', /true or false/]] },
+  { name: 'empty list of Edge TPUs', config: withValid({ detector: { model: { cpu: 'model.tflite' }, edgetpu: { device: [] } } }), expected: [['detector.edgetpu.device', /at least one device/]] },
+  { name: 'a bad device in the list of Edge TPUs', config: withValid({ detector: { model: { cpu: 'model.tflite' }, edgetpu: { device: ['usb:0', 'usb:x'] } } }), expected: [['detector.edgetpu.device', /"usb:x"/]] },
+  { name: 'the same Edge TPU listed twice', config: withValid({ detector: { model: { cpu: 'model.tflite' }, edgetpu: { device: ['usb:0', 'usb:0'] } } }), expected: [['detector.edgetpu.device', /twice/]] },
+  { name: 'empty probeRoot', config: withValid({ detector: { model: { cpu: 'model.tflite' }, edgetpu: { probeRoot: '' } } }), expected: [['detector.edgetpu.probeRoot', /./]] },
+  { name: 'rpicam stride unknown', config: withValid(camera({ type: 'rpicam', stride: 'pi3' })), expected: [['cameras.front.source.stride', /pi4/]] },
   { name: 'unknown top-level key', config: withValid({ mqqt: { url: 'mqtt://x' } }), expected: [['mqqt', /^unknown key \(did you mean "mqtt"\?\); allowed here: device, log, cameras, detector, filters, mqtt, stats$/]] },
   { name: 'unknown key inside a camera', config: withValid(camera({ type: 'files', path: 'p', fsp: 2 })), expected: [['cameras.front.source.fsp', /^unknown key \(did you mean "fps"\?\); allowed here: type, path, fps, loop$/]] },
   { name: 'unknown key of another source type', config: withValid(camera({ type: 'files', path: 'p', input: 'rtsp://x' })), expected: [['cameras.front.source.input', /^unknown key; allowed here: type, path, fps, loop$/]] },
@@ -111,7 +121,7 @@ function run(c: Case, i: number): { file: string; err: unknown } {
 }
 
 describe('broken configs', () => {
-  it('has a broad table', () => expect(cases.length).toBeGreaterThanOrEqual(15));
+  it('has a broad table', () => expect(cases.length).toBeGreaterThanOrEqual(50));
 
   it.each(cases.map((c, i) => [c.name, c, i] as const))('%s', (_name, c, i) => {
     const { file, err } = run(c, i);
