@@ -1,12 +1,13 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { budgetTable, formatMeasure, measureModel } from '../inspect/measure.js';
 import { ModelFileError } from '../inference/model/read-model.js';
 import { formatReport } from '../inspect/format-text.js';
 import { inspectMobilenetV1, inspectModelFile } from '../inspect/inspect-model.js';
 import type { InspectReport } from '../inspect/types.js';
 import { EXIT, UsageError, type CliIo } from './exit-codes.js';
 
-export const INSPECT_HELP = `Usage: mobilenet-edge inspect MODEL [--json]
+export const INSPECT_HELP = `Usage: mobilenet-edge inspect MODEL [--json] [--measure [--fps F] [--threads N] [--seconds S]]
        mobilenet-edge inspect --mobilenet-v1 [--alpha A] [--resolution R] [--classes N] [--json]
 
 Shows what a model costs and why, from the .tflite file alone (nothing is run): per operator the input and
@@ -39,6 +40,11 @@ Options:
   --alpha A           width multiplier, 0 < A <= 4 (default 1)
   --resolution R      input height and width in pixels (default 224)
   --classes N         classifier outputs (default 1000, as in the paper; Coral's files have 1001)
+  --measure           also run the model (CPU, in an inference process like the daemon's) for --seconds (3),
+                      report its latency per million mult-adds here, and estimate which MobileNet v1 width and
+                      resolution fit --fps F (default 10) on this machine, scaled from this model's rate (best
+                      for sizes near it: measure the model closest to your choice); JSON adds "measured", "budget"
+  --threads N         CPU threads for --measure (default 1)
   -h, --help          this text
 
 Exit codes: 0 ok, 64 bad usage, 65 the file is not a usable model, 66 the file does not exist.
@@ -58,6 +64,13 @@ function alphaOf(v: string | undefined): number {
   return n;
 }
 
+function positiveNumber(name: string, v: string | undefined, dflt: number): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!(n > 0)) throw new UsageError(`--${name} must be a positive number, got "${v}"`);
+  return n;
+}
+
 export async function inspectCommand(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -69,8 +82,10 @@ export async function inspectCommand(argv: string[], io: CliIo): Promise<number>
       alpha: { type: 'string' },
       resolution: { type: 'string' },
       classes: { type: 'string' },
-      // Reserved for latency measured on this machine, once the bench command exists.
       measure: { type: 'boolean' },
+      fps: { type: 'string' },
+      threads: { type: 'string' },
+      seconds: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -78,8 +93,12 @@ export async function inspectCommand(argv: string[], io: CliIo): Promise<number>
     io.stdout.write(INSPECT_HELP);
     return EXIT.OK;
   }
-  if (values.measure) throw new UsageError('--measure is not available yet (it needs the bench command)');
   const analytic = values['mobilenet-v1'] === true;
+  if (values.measure && analytic) throw new UsageError('--measure times a real model: give a MODEL file (e.g. mobilenet_v1_0.25_128_quant.tflite)');
+  if (!values.measure) {
+    const stray = (['fps', 'threads', 'seconds'] as const).find((k) => values[k] !== undefined);
+    if (stray) throw new UsageError(`--${stray} only applies with --measure`);
+  }
   if (analytic && positionals.length > 0) throw new UsageError('give either a MODEL file or --mobilenet-v1, not both');
   if (!analytic) {
     const stray = (['alpha', 'resolution', 'classes'] as const).find((k) => values[k] !== undefined);
@@ -109,6 +128,21 @@ export async function inspectCommand(argv: string[], io: CliIo): Promise<number>
       return EXIT.DATA;
     }
   }
-  io.stdout.write(values.json ? JSON.stringify(report) + '\n' : formatReport(report));
+  if (!values.measure) {
+    io.stdout.write(values.json ? JSON.stringify(report) + '\n' : formatReport(report));
+    return EXIT.OK;
+  }
+  if (report.edgetpu || report.totals.macs === null || !report.input) {
+    io.stderr.write(`error: ${positionals[0]}: --measure runs the model on the CPU: give the CPU twin, not an Edge TPU build\n`);
+    return EXIT.DATA;
+  }
+  const fps = positiveNumber('fps', values.fps, 10);
+  const threads = positiveInt('threads', values.threads, 1);
+  const seconds = positiveNumber('seconds', values.seconds, 3);
+  const inputBytes = report.input.reduce((a, b) => a * b, 1);
+  const measured = await measureModel(positionals[0]!, report.totals.macs, inputBytes, threads, seconds);
+  const budget = budgetTable(measured.msPerMMacs, fps);
+  if (values.json) io.stdout.write(JSON.stringify({ ...report, measured, budget: { fps, rows: budget } }) + '\n');
+  else io.stdout.write(formatReport(report) + formatMeasure(measured, fps, budget));
   return EXIT.OK;
 }

@@ -172,3 +172,29 @@ describe('inspect: files it cannot use', () => {
     expect(r.layers[0].op).toBe('fake-op-double');
   });
 });
+
+describe('inspect --measure', () => {
+  it('times the model here and estimates which MobileNet v1 sizes fit a frame rate', async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const io = { stdout: { write: (s: string) => out.push(s) }, stderr: { write: (s: string) => err.push(s) }, isTTY: false } as never;
+    const code = await inspectCommand([model('mobilenet_v1_0.25_128_quant.tflite'), '--measure', '--seconds', '1', '--fps', '30', '--json'], io);
+    expect(code).toBe(0);
+    const r = JSON.parse(out.join(''));
+    expect(r.measured.inferenceMsP50).toBeGreaterThan(0);
+    expect(r.measured.msPerMMacs).toBeCloseTo(r.measured.inferenceMsP50 / (r.totals.macs / 1e6), 6);
+    expect(r.budget.fps).toBe(30);
+    expect(r.budget.rows).toHaveLength(16);
+    // Cost grows with width and resolution, so whatever fits, everything smaller fits too.
+    for (const a of r.budget.rows) for (const b of r.budget.rows) if (b.alpha <= a.alpha && b.resolution <= a.resolution && a.fits) expect(b.fits).toBe(true);
+    const own = r.budget.rows.find((x: { alpha: number; resolution: number }) => x.alpha === 0.25 && x.resolution === 128);
+    expect(own.predictedMs).toBeCloseTo(r.measured.inferenceMsP50, 0);
+  });
+
+  it('refuses an Edge TPU build (it cannot run on the CPU)', async () => {
+    const err: string[] = [];
+    const io = { stdout: { write: () => true }, stderr: { write: (s: string) => err.push(s) }, isTTY: false } as never;
+    expect(await inspectCommand([model('mobilenet_v1_0.25_128_quant_edgetpu.tflite'), '--measure'], io)).toBe(65);
+    expect(err.join('')).toMatch(/give the CPU twin/);
+  });
+});

@@ -34,7 +34,8 @@ describe('inspect: command line', () => {
     [['--mobilenet-v1', '--alpha', 'wide'], /--alpha must be/],
     [['--mobilenet-v1', '--resolution', '22.5'], /--resolution must be a positive integer/],
     [['--mobilenet-v1', '--classes=-3'], /--classes must be a positive integer/],
-    [['--mobilenet-v1', '--measure'], /--measure is not available yet/],
+    [['--mobilenet-v1', '--measure'], /--measure times a real model: give a MODEL file/],
+    [['--mobilenet-v1', '--fps', '10'], /--fps only applies with --measure/],
   ])('%j is a usage error', async (argv, message) => {
     await expect(inspectCommand(argv, fakeIo())).rejects.toThrow(UsageError);
     await expect(inspectCommand(argv, fakeIo())).rejects.toThrow(message);
