@@ -39,10 +39,12 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   const daemon = new Daemon(config, log);
   const notifier = new SystemdNotifier(log.child({ module: 'systemd' }));
   let watchdog: NodeJS.Timeout | undefined;
+  let ready: NodeJS.Timeout | undefined;
   let stopping: Promise<number> | undefined;
   const stop = (why: string): Promise<number> => {
     stopping ??= (async () => {
       log.info({ reason: why }, 'stopping');
+      clearInterval(ready);
       clearInterval(watchdog);
       notifier.stopping(`stopping: ${why}`);
       const deadline = new Promise<number>((resolve) =>
@@ -81,8 +83,14 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
 
   try {
     await daemon.start();
-    notifier.ready(daemon.summary());
-    watchdog = startWatchdog(daemon, notifier, log);
+    // READY=1 once a frame has gone through the detector: "started" means detecting, not just "models loaded".
+    notifier.status('running; waiting for the first frame to go through the detector');
+    ready = setInterval(() => {
+      if (daemon.framesProcessed() === 0) return;
+      clearInterval(ready);
+      notifier.ready(daemon.summary());
+      watchdog = startWatchdog(daemon, notifier, log);
+    }, 200);
   } catch (err) {
     log.fatal({ err: (err as Error).message }, 'cannot start');
     await daemon.stop().catch(() => undefined);

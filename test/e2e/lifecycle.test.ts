@@ -76,7 +76,10 @@ describe('daemon lifecycle: systemd notify and the durable outbox', () => {
     const daemon = spawnCli(['run', '--config', writeConfig(dir, 'mqtt://127.0.0.1:1883')], { NOTIFY_SOCKET: socket, WATCHDOG_USEC: '1000000' });
     try {
       await until(() => received.some((m) => m.startsWith('WATCHDOG=1')), 20_000, 'a watchdog ping');
-      expect(received[0]).toMatch(/^READY=1\nSTATUS=1 camera\(s\)/);
+      expect(received[0]).toMatch(/^STATUS=running; waiting for the first frame/);
+      const readyAt = received.findIndex((m) => m.startsWith('READY=1'));
+      expect(received[readyAt]).toMatch(/^READY=1\nSTATUS=1 camera\(s\), [1-9]\d* frames processed/);
+      expect(readyAt).toBeLessThan(received.findIndex((m) => m.startsWith('WATCHDOG=1')));
     } finally {
       daemon.kill('SIGTERM');
     }
