@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Detector, DetectResult } from '../inference/detector.js';
+import { DetectorDecorator } from '../inference/detector-decorator.js';
 import { SampleSet } from './stats.js';
 
 /**
@@ -8,7 +9,7 @@ import { SampleSet } from './stats.js';
  * between an answer and the next request, when no request was waiting, is time the detector sat idle because the
  * pipeline was not feeding it. Start and stop go to the wrapped detector untouched.
  */
-export class TimedDetector implements Detector {
+export class TimedDetector extends DetectorDecorator {
   /** Interval between one answer and the next. */
   readonly periodMs = new SampleSet();
   /** Per request: time since the last answer when nothing was in flight, else 0. */
@@ -16,22 +17,8 @@ export class TimedDetector implements Detector {
   private inFlight = 0;
   private lastAnswerAt: number | undefined;
 
-  constructor(private readonly inner: Detector) {}
-
-  get backend(): Detector['backend'] {
-    return this.inner.backend;
-  }
-
-  get model(): Detector['model'] {
-    return this.inner.model;
-  }
-
-  start(): Promise<void> {
-    return this.inner.start();
-  }
-
-  stop(): Promise<void> {
-    return this.inner.stop();
+  constructor(inner: Detector) {
+    super(inner);
   }
 
   /** Samples count from now on (everything before was warm-up). */

@@ -1,4 +1,5 @@
 import type { Detector, DetectResult } from './detector.js';
+import { DetectorDecorator } from './detector-decorator.js';
 
 export interface InferenceMeter {
   recordInference(ms: number, backend: DetectResult['backend']): void;
@@ -6,22 +7,12 @@ export interface InferenceMeter {
 }
 
 /** Counts every inference and failure of the detector it wraps, for the stats topic. */
-export class MeteredDetector implements Detector {
+export class MeteredDetector extends DetectorDecorator {
   constructor(
-    private readonly inner: Detector,
+    inner: Detector,
     private readonly meter: InferenceMeter,
-  ) {}
-
-  get backend(): Detector['backend'] {
-    return this.inner.backend;
-  }
-
-  get model(): Detector['model'] {
-    return this.inner.model;
-  }
-
-  start(): Promise<void> {
-    return this.inner.start();
+  ) {
+    super(inner);
   }
 
   async detect(input: Uint8Array): Promise<DetectResult> {
@@ -33,9 +24,5 @@ export class MeteredDetector implements Detector {
       this.meter.recordInferenceError();
       throw err;
     }
-  }
-
-  stop(): Promise<void> {
-    return this.inner.stop();
   }
 }
