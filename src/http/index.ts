@@ -1,0 +1,2 @@
+export { HttpServer, type HealthSource, type HttpServerOptions } from './server.js';
+export { MetricsRecorder, METRIC_PREFIX } from './metrics.js';

@@ -1,0 +1,114 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../system/logger.js';
+import type { StatsPayload } from '../stats/stats-reporter.js';
+import type { MetricsRecorder } from './metrics.js';
+import { LIVE_PAGE } from './page.js';
+
+/** What the endpoint reads from the running daemon; it never changes anything there. */
+export interface HealthSource {
+  /** Frames flowing and a detector answering; `reasons` say what is wrong when not. */
+  health(): { ok: boolean; reasons: string[] };
+  /** The latest stats interval (undefined until the first one closes). */
+  stats(): StatsPayload | undefined;
+  /** The latest annotated frame. */
+  latestSnapshot(): { camera: string; jpeg: Buffer; ts: string } | undefined;
+  metrics: MetricsRecorder;
+}
+
+export interface HttpServerOptions {
+  host: string;
+  port: number;
+}
+
+
+type Reply = { status: number; type: string; body: string | Buffer; headers?: Record<string, string> };
+
+const json = (status: number, value: unknown): Reply => ({ status, type: 'application/json; charset=utf-8', body: JSON.stringify(value) });
+
+/** Health, Prometheus metrics and a small live page on node:http; GET and HEAD only. */
+export class HttpServer {
+  private server: Server | undefined;
+
+  constructor(
+    private readonly opts: HttpServerOptions,
+    private readonly source: HealthSource,
+    private readonly log: Logger,
+  ) {}
+
+  async start(): Promise<{ port: number }> {
+    if (this.server) throw new Error('HttpServer already started');
+    const server = createServer((req, res) => void this.handle(req, res));
+    // A stalled client must not hold a socket for ever; the page polls every second, so keep-alive stays on.
+    server.requestTimeout = 10_000;
+    server.headersTimeout = 10_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.opts.port, this.opts.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (err) => this.log.error({ err }, 'http server error'));
+    this.server = server;
+    const { port } = server.address() as AddressInfo;
+    this.log.info({ host: this.opts.host, port }, 'http endpoint listening');
+    return { port };
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    // Browsers keep polling connections open: close them, or close() waits for their keep-alive timeout.
+    server.closeAllConnections();
+    await closed;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let reply: Reply;
+    try {
+      reply = await this.route(req);
+    } catch (err) {
+      this.log.error({ err, url: req.url }, 'http request failed');
+      reply = json(500, { error: 'internal error' });
+    }
+    res.writeHead(reply.status, {
+      'content-type': reply.type,
+      'content-length': String(Buffer.byteLength(reply.body)),
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+      ...reply.headers,
+    });
+    res.end(req.method === 'HEAD' ? undefined : reply.body);
+  }
+
+  private async route(req: IncomingMessage): Promise<Reply> {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      return { ...json(405, { error: 'method not allowed' }), headers: { allow: 'GET, HEAD' } };
+    }
+    switch (path) {
+      case '/healthz': {
+        const h = this.source.health();
+        return h.ok ? json(200, { status: 'ok' }) : json(503, { status: 'unhealthy', reasons: h.reasons });
+      }
+      case '/metrics':
+        return { status: 200, type: this.source.metrics.contentType, body: await this.source.metrics.text() };
+      case '/api/stats': {
+        const stats = this.source.stats();
+        return stats ? json(200, stats) : json(404, { error: 'no stats interval yet' });
+      }
+      case '/snapshot.jpg': {
+        const snap = this.source.latestSnapshot();
+        if (!snap) return json(404, { error: 'no frame yet' });
+        return { status: 200, type: 'image/jpeg', body: snap.jpeg, headers: { 'x-camera': encodeURIComponent(snap.camera), 'x-frame-time': encodeURIComponent(snap.ts) } };
+      }
+      case '/':
+        return { status: 200, type: 'text/html; charset=utf-8', body: LIVE_PAGE };
+      default:
+        return json(404, { error: 'not found' });
+    }
+  }
+}

@@ -1,0 +1,167 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import sharp from 'sharp';
+import type { Browser } from 'playwright-core';
+import { HttpServer, type HealthSource } from '../../src/http/server.js';
+import { MetricsRecorder } from '../../src/http/metrics.js';
+import { silentLogger } from '../../src/system/logger.js';
+import type { StatsPayload } from '../../src/stats/stats-reporter.js';
+import type { LatencySummary } from '../../src/stats/latency-window.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+/**
+ * playwright-core's launch() gives Chromium a new empty profile of its own (it refuses --user-data-dir here).
+ * Without the background-networking flags Chromium keeps dialling out, and this machine's closed network refuses it. */
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+const lat = (p50: number): LatencySummary => ({ count: 10, mean: p50, p50, p95: p50 + 5, p99: p50 + 8, max: p50 + 10 });
+
+/** A daemon stand-in whose stats interval and annotated frame change every second. */
+class TickingSource implements HealthSource {
+  metrics = new MetricsRecorder({ defaultMetrics: false });
+  private tick = 0;
+  private payload: StatsPayload | undefined;
+  private snapshot: { camera: string; jpeg: Buffer; ts: string } | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  async start(): Promise<void> {
+    await this.advance();
+    this.timer = setInterval(() => void this.advance(), 1000);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  health(): { ok: boolean; reasons: string[] } {
+    return { ok: true, reasons: [] };
+  }
+  stats(): StatsPayload | undefined {
+    return this.payload;
+  }
+  latestSnapshot(): { camera: string; jpeg: Buffer; ts: string } | undefined {
+    return this.snapshot;
+  }
+
+  private async advance(): Promise<void> {
+    const i = ++this.tick;
+    const ts = new Date().toISOString();
+    const jpeg = await sharp({ create: { width: 160, height: 120, channels: 3, background: { r: (i * 40) % 256, g: 80, b: 160 } } })
+      .jpeg()
+      .toBuffer();
+    this.snapshot = { camera: 'front', jpeg, ts };
+    const p50 = 10 + (i % 20);
+    this.payload = {
+      v: 1,
+      ts,
+      device: 'test',
+      uptimeSec: i,
+      intervalSec: 1,
+      backend: 'edgetpu',
+      model: 'ssd',
+      process: { rssMb: 100, heapUsedMb: 20, cpuPercent: 30, eventLoopLagMs: { p50: 1, p99: 2, max: 3 } },
+      detector: {
+        backend: 'edgetpu',
+        model: 'ssd',
+        inferences: i * 10,
+        errors: 0,
+        failovers: 0,
+        recoveries: 0,
+        inferenceMs: lat(p50),
+        byBackend: { edgetpu: lat(p50) },
+      },
+      cameras: {
+        front: {
+          fps: { captured: 15, processed: 5 + (i % 7), dropped: 1 },
+          totals: { captured: i * 15, processed: i * 10, dropped: i, skipped: 0, errors: 0, restarts: 0, stalls: 0 },
+          latencyMs: { capture: lat(1), preprocess: lat(2), inference: lat(p50), postprocess: lat(1), total: lat(p50 + 4) },
+        },
+      },
+      mqtt: { connected: true, published: i * 10, queued: 0, droppedOffline: 0, outbox: 'disk', publishErrors: 0, reconnects: 0 },
+    };
+  }
+}
+
+let missing: string | undefined = existsSync(CHROMIUM) ? undefined : `${CHROMIUM} not found (Debian package chromium: apt-get install -y chromium)`;
+let browser: Browser | undefined;
+let server: HttpServer | undefined;
+let base = '';
+const source = new TickingSource();
+
+beforeAll(async () => {
+  await source.start();
+  server = new HttpServer({ host: '127.0.0.1', port: 0 }, source, silentLogger());
+  base = `http://127.0.0.1:${(await server.start()).port}`;
+  if (missing) return;
+  try {
+    const { chromium } = await import('playwright-core');
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, timeout: 20_000 });
+  } catch (err) {
+    missing = `Chromium at ${CHROMIUM} could not be launched by playwright-core: ${(err as Error).message.split('\n')[0]}`;
+  }
+}, 30_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+  source.stop();
+});
+
+describe('live page in headless Chromium', () => {
+  it('shows the latest frame, the numbers and the latency chart, and keeps them current', { timeout: 30_000 }, async (ctx) => {
+    if (missing) {
+      console.warn(`SKIPPED live page browser test: ${missing}`);
+      ctx.skip(missing);
+    }
+    const page = await browser!.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+    // Browser-side code goes in as strings: the project compiles without the DOM lib.
+    const inPage = <T>(expr: string): Promise<T> => page.evaluate(expr) as Promise<T>;
+    const until = (expr: string, arg?: unknown, timeout = 5_000) =>
+      page.waitForFunction(arg === undefined ? expr : `(${expr})(${JSON.stringify(arg)})`, undefined, { timeout });
+    const text = (id: string) => `document.getElementById(${JSON.stringify(id)}).textContent`;
+    const snapshot = "document.getElementById('snapshot')";
+    try {
+      await page.goto(base, { timeout: 10_000 });
+
+      await until(`${snapshot}.naturalWidth > 0`, undefined, 10_000);
+      expect(await inPage(`[${snapshot}.naturalWidth, ${snapshot}.naturalHeight]`)).toEqual([160, 120]);
+
+      await until(`/^\\d+\\.\\d$/.test(${text('inference-p50')})`);
+      const ids = ['backend', 'inference-p50', 'fps-processed', 'dropped', 'mqtt-connected'];
+      const read = () => inPage<Record<string, string>>(`({${ids.map((id) => `${JSON.stringify(id)}: ${text(id)}`).join(', ')}})`);
+      const first = await read();
+      expect(first.backend).toBe('edgetpu');
+      expect(first['mqtt-connected']).toBe('yes');
+      expect(Number(first['inference-p50'])).toBeGreaterThanOrEqual(10);
+      expect(Number(first['fps-processed'])).toBeGreaterThanOrEqual(5);
+      expect(Number(first.dropped)).toBeGreaterThanOrEqual(1);
+      const firstSrc = await inPage<string>(`${snapshot}.src`);
+
+      // The fake source changes every second and the page polls every second: both must move within a few seconds.
+      await until(`(before) => { const now = ${text('inference-p50')}; return now !== before && /^\\d+\\.\\d$/.test(now); }`, first['inference-p50']);
+      const second = await read();
+      expect(Number(second.dropped)).toBeGreaterThan(Number(first.dropped));
+      await until(`(before) => ${snapshot}.src !== before && ${snapshot}.naturalWidth > 0`, firstSrc);
+
+      const points = await inPage<number>("document.getElementById('latency-line').getAttribute('points').trim().split(/\\s+/).length");
+      expect(points).toBeGreaterThanOrEqual(2);
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+});

@@ -1,0 +1,154 @@
+import { describe, expect, it } from 'vitest';
+import { MetricsRecorder, METRIC_PREFIX } from '../../src/http/metrics.js';
+import type { StatsPayload } from '../../src/stats/stats-reporter.js';
+import type { LatencySummary } from '../../src/stats/latency-window.js';
+
+const lat = (p50: number): LatencySummary => ({ count: 10, mean: p50, p50, p95: p50 * 1.5, p99: p50 * 2, max: p50 * 3 });
+
+function stats(over: { dropped?: number; errors?: number; failovers?: number; connected?: boolean; queued?: number } = {}): StatsPayload {
+  return {
+    v: 1,
+    ts: '2026-01-01T00:00:00.000Z',
+    device: 'test',
+    uptimeSec: 10,
+    intervalSec: 10,
+    backend: 'edgetpu',
+    model: 'ssd',
+    process: { rssMb: 100, heapUsedMb: 20, cpuPercent: 30, eventLoopLagMs: { p50: 1, p99: 2, max: 3 } },
+    detector: {
+      backend: 'edgetpu',
+      model: 'ssd',
+      inferences: 100,
+      errors: over.errors ?? 0,
+      failovers: over.failovers ?? 0,
+      recoveries: 0,
+      inferenceMs: lat(12),
+      byBackend: { edgetpu: lat(12) },
+    },
+    cameras: {
+      front: {
+        fps: { captured: 15, processed: 9.5, dropped: 5.5 },
+        totals: { captured: 150, processed: 95, dropped: over.dropped ?? 0, skipped: 0, errors: 0, restarts: 0, stalls: 0 },
+        latencyMs: { capture: lat(1), preprocess: lat(2), inference: lat(12), postprocess: lat(1), total: lat(16) },
+      },
+    },
+    mqtt: {
+      connected: over.connected ?? true,
+      published: 42,
+      queued: over.queued ?? 0,
+      droppedOffline: 0,
+      outbox: 'disk',
+      publishErrors: 0,
+      reconnects: 0,
+    },
+  };
+}
+
+const METRIC_NAME = '[a-zA-Z_:][a-zA-Z0-9_:]*';
+const LABEL = '[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\\\\n]|\\\\["\\\\n])*"';
+// Prometheus parses values with Go's ParseFloat, which takes NaN and Inf in any case (prom-client writes `Nan`).
+const VALUE = '(?:[-+]?(?:\\d+(?:\\.\\d*)?|\\.\\d+)(?:[eE][-+]?\\d+)?|[Nn][Aa][Nn]|[-+]?[Ii][Nn][Ff])';
+const SAMPLE = new RegExp(`^(${METRIC_NAME})(?:\\{(?:${LABEL}(?:,${LABEL})*)?\\})? ${VALUE}(?: -?\\d+)?$`);
+const HELP = new RegExp(`^# HELP (${METRIC_NAME}) .*$`);
+const TYPE = new RegExp(`^# TYPE (${METRIC_NAME}) (counter|gauge|histogram|summary|untyped)$`);
+
+/** Checks the text exposition format line by line (prom-client ships no parser) and returns the samples by line. */
+function parseExposition(text: string): Map<string, number> {
+  const helps = new Set<string>();
+  const types = new Map<string, string>();
+  const samples = new Map<string, number>();
+  const lines = text.split('\n');
+  expect(lines.at(-1)).toBe(''); // ends with a newline
+  for (const line of lines.slice(0, -1)) {
+    if (line === '') continue;
+    let m = HELP.exec(line);
+    if (m) {
+      helps.add(m[1]!);
+      continue;
+    }
+    m = TYPE.exec(line);
+    if (m) {
+      expect(types.has(m[1]!), `TYPE twice for ${m[1]}`).toBe(false);
+      types.set(m[1]!, m[2]!);
+      continue;
+    }
+    expect(line.startsWith('#'), `unexpected comment: ${line}`).toBe(false);
+    m = SAMPLE.exec(line);
+    expect(m, `not a sample line: ${JSON.stringify(line)}`).not.toBeNull();
+    const name = m![1]!;
+    const family = types.has(name) ? name : name.replace(/_(bucket|sum|count)$/, '');
+    expect(types.has(family), `no TYPE before ${name}`).toBe(true);
+    expect(helps.has(family), `no HELP before ${name}`).toBe(true);
+    const i = line.lastIndexOf(' ');
+    samples.set(line.slice(0, i), Number(line.slice(i + 1)));
+  }
+  return samples;
+}
+
+describe('MetricsRecorder', () => {
+  it('exposes well-formed Prometheus text, every metric prefixed, process metrics included', async () => {
+    const m = new MetricsRecorder();
+    m.observeInference(12, 'edgetpu');
+    m.observeInference(80, 'cpu');
+    m.update(stats());
+    const text = await m.text();
+    const samples = parseExposition(text);
+    expect(samples.size).toBeGreaterThan(20);
+    for (const key of samples.keys()) expect(key.startsWith(METRIC_PREFIX), key).toBe(true);
+    expect(samples.has('mobilenet_edge_process_cpu_user_seconds_total')).toBe(true);
+    expect(samples.has('mobilenet_edge_nodejs_eventloop_lag_seconds')).toBe(true);
+    expect(text).toContain('# TYPE mobilenet_edge_inference_seconds histogram');
+    expect(m.contentType).toMatch(/^text\/plain; version=0\.0\.4/);
+  });
+
+  it('keeps inference latency per backend, in seconds', async () => {
+    const m = new MetricsRecorder({ defaultMetrics: false });
+    m.observeInference(12, 'edgetpu');
+    m.observeInference(14, 'edgetpu');
+    m.observeInference(80, 'cpu');
+    const s = parseExposition(await m.text());
+    expect(s.get('mobilenet_edge_inference_seconds_count{backend="edgetpu"}')).toBe(2);
+    expect(s.get('mobilenet_edge_inference_seconds_count{backend="cpu"}')).toBe(1);
+    expect(s.get('mobilenet_edge_inference_seconds_sum{backend="edgetpu"}')).toBeCloseTo(0.026, 6);
+    expect(s.get('mobilenet_edge_inference_seconds_bucket{le="0.01",backend="edgetpu"}')).toBe(0);
+    expect(s.get('mobilenet_edge_inference_seconds_bucket{le="0.015",backend="edgetpu"}')).toBe(2);
+    expect(s.get('mobilenet_edge_inference_seconds_bucket{le="0.075",backend="cpu"}')).toBe(0);
+    expect(s.get('mobilenet_edge_inference_seconds_bucket{le="0.1",backend="cpu"}')).toBe(1);
+    expect(s.get('mobilenet_edge_inference_seconds_bucket{le="+Inf",backend="cpu"}')).toBe(1);
+  });
+
+  it('sets gauges from the latest interval and advances counters by the growth of the totals', async () => {
+    const m = new MetricsRecorder({ defaultMetrics: false });
+    m.update(stats({ dropped: 5, errors: 1, failovers: 1, connected: true, queued: 0 }));
+    let s = parseExposition(await m.text());
+    expect(s.get('mobilenet_edge_camera_processed_fps{camera="front"}')).toBe(9.5);
+    expect(s.get('mobilenet_edge_camera_captured_fps{camera="front"}')).toBe(15);
+    expect(s.get('mobilenet_edge_camera_dropped_frames_total{camera="front"}')).toBe(5);
+    expect(s.get('mobilenet_edge_camera_errors_total{camera="front"}')).toBe(0);
+    expect(s.get('mobilenet_edge_mqtt_connected')).toBe(1);
+    expect(s.get('mobilenet_edge_mqtt_outbox_depth')).toBe(0);
+
+    m.update(stats({ dropped: 8, errors: 3, failovers: 2, connected: false, queued: 17 }));
+    s = parseExposition(await m.text());
+    expect(s.get('mobilenet_edge_camera_dropped_frames_total{camera="front"}')).toBe(8);
+    expect(s.get('mobilenet_edge_inference_errors_total')).toBe(3);
+    expect(s.get('mobilenet_edge_detector_failovers_total')).toBe(2);
+    expect(s.get('mobilenet_edge_detector_recoveries_total')).toBe(0);
+    expect(s.get('mobilenet_edge_mqtt_connected')).toBe(0);
+    expect(s.get('mobilenet_edge_mqtt_outbox_depth')).toBe(17);
+
+    // A source that starts over (camera re-created) keeps the counter monotonic.
+    m.update(stats({ dropped: 2 }));
+    s = parseExposition(await m.text());
+    expect(s.get('mobilenet_edge_camera_dropped_frames_total{camera="front"}')).toBe(10);
+  });
+
+  it('uses a registry of its own: two recorders in one process do not collide', async () => {
+    const a = new MetricsRecorder();
+    const b = new MetricsRecorder();
+    a.observeInference(5, 'cpu');
+    expect(await b.text()).not.toContain('backend="cpu"');
+    const { register } = await import('prom-client');
+    expect(await register.metrics()).not.toContain(METRIC_PREFIX);
+  });
+});
