@@ -11,6 +11,14 @@ import { Outbox } from './publish/outbox.js';
 import { join } from 'node:path';
 import { StatsReporter } from './stats/stats-reporter.js';
 import type { Logger } from './system/logger.js';
+import { trackIdSequence } from './events/index.js';
+import { publishDiscovery } from './homeassistant/ha-publisher.js';
+import { DaemonHealth } from './http/daemon-health.js';
+import { HttpServer } from './http/server.js';
+import { CameraEvents } from './pipeline/camera-events.js';
+import { SnapshotStore } from './snapshots/store.js';
+import { packageRoot } from './system/paths.js';
+import { readFileSync } from 'node:fs';
 
 /**
  * Owns start and stop order: detector first (nothing runs without a model), then MQTT (never waited for: a missing
@@ -24,6 +32,8 @@ export class Daemon {
   private statsTimer: NodeJS.Timeout | undefined;
   private readonly pipelines = new Map<string, CameraPipeline>();
   private detectorState: DetectorState | undefined;
+  private health: DaemonHealth | undefined;
+  private http: HttpServer | undefined;
 
   constructor(
     private config: AppConfig,
@@ -79,15 +89,45 @@ export class Daemon {
         publishDetectorState();
       },
     });
-    const detector = new MeteredDetector(inner, stats);
+    if (config.http.enabled) {
+      this.health = new DaemonHealth(
+        () => this.pipelines,
+        () => this.detector !== undefined && this.detectorState?.backend !== 'none',
+        (camera) => config.cameras[camera]?.detect.fps ?? 0,
+      );
+    }
+    const metrics = this.health?.metrics;
+    const detector = new MeteredDetector(inner, {
+      recordInference: (ms, backend) => {
+        stats.recordInference(ms, backend);
+        metrics?.observeInference(ms, backend);
+      },
+      recordInferenceError: () => stats.recordInferenceError(),
+    });
     await detector.start();
     this.detector = detector;
 
     publisher.start();
 
     const cameras = Object.entries(config.cameras).filter(([, c]) => c.enabled);
+    const nextId = trackIdSequence();
+    const snapshotStore = config.snapshots.dir ? new SnapshotStore(config.snapshots.dir, config.snapshots.keep, { logger: log.child({ module: 'snapshots' }) }) : undefined;
+    const countedLabels = [...new Set([...config.events.labels, ...config.filters.labels])];
     for (const [name, cam] of cameras) {
       const camLog = log.child({ module: 'camera', camera: name });
+      const events = config.events.enabled
+        ? new CameraEvents(
+            {
+              camera: name,
+              tracker: { iouThreshold: config.events.iouThreshold, minHits: config.events.minHits, maxMissed: config.events.maxMissed, zones: cam.zones, masks: cam.masks, nextId },
+              labels: countedLabels,
+              snapshots: { ...config.snapshots, ...(snapshotStore ? { store: snapshotStore } : {}) },
+              eventPublish: { qos: config.mqtt.qos, retain: false, offline: 'queue' },
+            },
+            publisher,
+            camLog,
+          )
+        : undefined;
       const pipeline = new CameraPipeline(
         {
           camera: name,
@@ -100,16 +140,39 @@ export class Daemon {
         detector,
         publisher,
         camLog,
+        events,
       );
       try {
         await pipeline.start();
         this.pipelines.set(name, pipeline);
         publisher.onConnect(() => pipeline.publishStatus());
+        if (events) publisher.onConnect(() => events.republish());
       } catch (err) {
         camLog.error({ err: (err as Error).message }, 'camera failed to start; the other cameras go on');
       }
     }
     if (this.pipelines.size === 0) throw new Error('no camera could start (see the errors above)');
+
+    if (config.homeassistant.enabled) {
+      const version = (JSON.parse(readFileSync(`${packageRoot()}/package.json`, 'utf8')) as { version: string }).version;
+      publishDiscovery(
+        publisher,
+        () => ({
+          discoveryPrefix: config.homeassistant.discoveryPrefix,
+          topicPrefix: config.mqtt.topicPrefix,
+          deviceId: config.device.id,
+          version,
+          model: detector.model.name,
+          cameras: [...this.pipelines.keys()].map((camera) => ({ name: camera, labels: countedLabels })),
+        }),
+        log.child({ module: 'homeassistant' }),
+      );
+    }
+    if (this.health) {
+      this.http = new HttpServer({ host: config.http.host, port: config.http.port }, this.health, log.child({ module: 'http' }));
+      const { port } = await this.http.start();
+      log.info({ url: `http://${config.http.host}:${port}/` }, 'HTTP endpoint: /healthz, /metrics and the live page');
+    }
 
     const intervalMs = config.stats.intervalSec * 1000;
     this.statsTimer = setInterval(() => this.publishStats(), intervalMs);
@@ -169,6 +232,7 @@ export class Daemon {
     clearInterval(this.statsTimer);
     await Promise.all([...this.pipelines.values()].map((p) => p.stop().catch((err: Error) => this.log.warn({ err: err.message }, 'camera stop failed'))));
     if (this.publisher && this.stats && this.pipelines.size > 0) this.publishStats();
+    await this.http?.stop();
     await this.publisher?.stop();
     await this.outbox?.close();
     await this.detector?.stop();
@@ -178,6 +242,7 @@ export class Daemon {
   private publishStats(): void {
     if (!this.stats || !this.publisher) return;
     const payload = this.stats.collect();
+    this.health?.onStats(payload);
     this.publisher.publish(this.publisher.topic('stats'), JSON.stringify(payload), { qos: 0, retain: true, offline: 'latest' });
     const cams = Object.fromEntries(
       Object.entries(payload.cameras).map(([n, c]) => [n, { fps: c.fps.processed, ...c.totals }]),

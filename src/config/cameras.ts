@@ -1,5 +1,5 @@
 import type { ConfigProblem } from './errors.js';
-import { bool, evenInt, int, isPlainObject, num, oneOf, orNull, requiredText, rpicamArgConflict, rpicamExtraArgs, stringArray, text } from './formats.js';
+import { bool, evenInt, int, isPlainObject, num, oneOf, orNull, polygonList, requiredText, rpicamArgConflict, rpicamExtraArgs, stringArray, text, zoneMap, type Polygon } from './formats.js';
 import { filtersSchema, type FiltersConfig } from './schema.js';
 import { setting, type SchemaTree, type Setting, type ValueOf } from './setting.js';
 import { checkMessage, runSchema, type PathValue } from './validate.js';
@@ -52,6 +52,16 @@ export const commonCameraSchema = {
     }),
   },
   filters: overridesOf(filtersSchema),
+  zones: setting({
+    doc: 'Named zones: polygons of [x, y] points normalised to the frame (0..1, origin top left). An object is in a zone when the bottom centre of its box is; zone names appear in events, with per-zone counts.',
+    format: zoneMap,
+    default: {} as Record<string, Polygon>,
+  }),
+  masks: setting({
+    doc: 'Areas to ignore: polygons like zones; a detection whose box bottom centre falls in a mask is dropped before tracking (still in the raw detections topic).',
+    format: polygonList,
+    default: [] as Polygon[],
+  }),
 };
 
 function cameraSchema<T extends SourceType, K extends SchemaTree>(type: T, keys: K) {

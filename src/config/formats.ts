@@ -219,3 +219,35 @@ export const rpicamExtraArgs = check<string[]>('array of strings (rpicam-vid opt
   }
   return undefined;
 });
+
+export type Polygon = [number, number][];
+
+/** A problem with one polygon (normalised [x, y] points, at least three), or undefined. */
+function polygonProblem(v: unknown): string | undefined {
+  if (!Array.isArray(v) || v.length < 3) return 'must be a list of at least 3 [x, y] points';
+  for (const p of v) {
+    if (!Array.isArray(p) || p.length !== 2 || !p.every((c) => typeof c === 'number' && c >= 0 && c <= 1)) {
+      return `has a point ${JSON.stringify(p)} that is not [x, y] with 0 <= x, y <= 1 (normalised to the frame)`;
+    }
+  }
+  return undefined;
+}
+
+export const zoneMap = check<Record<string, Polygon>>('object: zone name -> polygon [[x, y], ...] (normalised)', (v) => {
+  if (!isPlainObject(v)) return 'must be an object mapping zone names to polygons';
+  for (const [name, poly] of Object.entries(v)) {
+    if (!/^[A-Za-z0-9_-]+$/.test(name)) return `zone name "${name}" may only hold letters, digits, "_" and "-"`;
+    const problem = polygonProblem(poly);
+    if (problem) return `zone "${name}" ${problem}`;
+  }
+  return undefined;
+});
+
+export const polygonList = check<Polygon[]>('list of polygons [[x, y], ...] (normalised)', (v) => {
+  if (!Array.isArray(v)) return 'must be a list of polygons';
+  for (const [i, poly] of v.entries()) {
+    const problem = polygonProblem(poly);
+    if (problem) return `mask ${i} ${problem}`;
+  }
+  return undefined;
+});

@@ -263,6 +263,29 @@ export const appSchema = {
       }),
     },
   },
+  events: {
+    enabled: setting({ doc: 'Track objects across frames and publish events (new / update / end), per-label counts and occupancy.', format: bool, default: true }),
+    iouThreshold: setting({ doc: 'Box overlap (intersection over union) for a detection to continue an existing object of the same label.', format: num({ min: 0, max: 1, exclusiveMin: true }), default: 0.3 }),
+    minHits: setting({ doc: 'Frames an object must be seen before its event starts (debounces one-frame false positives).', format: int({ min: 1 }), default: 2 }),
+    maxMissed: setting({ doc: 'Frames an object may be missing before its event ends (debounces flicker).', format: int({ min: 1 }), default: 5 }),
+    labels: setting({ doc: 'Labels whose count topics and Home Assistant sensors exist from the start (zeroed at start-up, so no stale "on" after a restart); other labels get them when first seen.', format: stringArray, default: ['person'] as string[] }),
+  },
+  snapshots: {
+    enabled: setting({ doc: 'Publish a JPEG with boxes drawn (retained, binary) on <camera>/snapshot when an event starts and when its best score improves.', format: bool, default: true }),
+    maxWidth: setting({ doc: 'Snapshot width in pixels at most (the frame is scaled down, keeping its aspect).', format: int({ min: 64, max: 4096 }), default: 640 }),
+    quality: setting({ doc: 'JPEG quality of snapshots (1-100).', format: int({ min: 1, max: 100 }), default: 80 }),
+    dir: setting({ doc: 'Also write snapshots to this directory (null: do not).', format: orNull(text({ nonEmpty: true })), default: null }),
+    keep: setting({ doc: 'Snapshots kept in snapshots.dir; the oldest are deleted beyond this.', format: int({ min: 1 }), default: 200 }),
+  },
+  homeassistant: {
+    enabled: setting({ doc: 'Publish Home Assistant MQTT discovery (retained), and again when HA announces itself on <discoveryPrefix>/status.', format: bool, default: false }),
+    discoveryPrefix: setting({ doc: 'Home Assistant discovery prefix.', format: topicPrefix, default: 'homeassistant' }),
+  },
+  http: {
+    enabled: setting({ doc: 'Serve /healthz, /metrics (Prometheus) and a live page.', format: bool, default: false, env: 'MOBILENET_EDGE_HTTP_ENABLED' }),
+    host: setting({ doc: 'Address to listen on: 127.0.0.1 keeps it on this machine; 0.0.0.0 exposes it to the network (no authentication).', format: text({ nonEmpty: true }), default: '127.0.0.1' }),
+    port: setting({ doc: 'TCP port of the HTTP endpoint.', format: int({ min: 0, max: 65535 }), default: 9464, env: 'MOBILENET_EDGE_HTTP_PORT' }),
+  },
   stats: {
     intervalSec: setting({
       doc: 'How often statistics are logged and published, in seconds.',

@@ -8,6 +8,7 @@ import type { Detection } from '../inference/types.js';
 import { detectionsPayload } from '../publish/payloads.js';
 import type { PublishOptions } from '../publish/mqtt-publisher.js';
 import { CameraStats } from '../stats/camera-stats.js';
+import type { CameraEvents } from './camera-events.js';
 import type { Logger } from '../system/logger.js';
 import { ThrottledLog } from '../system/throttled-log.js';
 
@@ -23,7 +24,7 @@ export interface PipelineOptions {
 /** What the pipeline needs of the publisher (the MQTT one, or a recorder in tests and bench). */
 export interface DetectionSink {
   topic(...parts: string[]): string;
-  publish(topic: string, payload: string, opts: PublishOptions): void;
+  publish(topic: string, payload: string | Buffer, opts: PublishOptions): void;
 }
 
 /**
@@ -50,6 +51,8 @@ export class CameraPipeline {
     private readonly sink: DetectionSink,
     /** The camera's own child logger: every line it writes names the camera. */
     private readonly log: Logger,
+    /** Object events, counts and snapshots (events.enabled). */
+    readonly events?: CameraEvents,
   ) {
     this.problems = new ThrottledLog(log);
     this.topic = sink.topic(opts.camera, 'detections');
@@ -60,8 +63,12 @@ export class CameraPipeline {
     this.opts = { ...this.opts, ...change };
   }
 
+  /** performance.now() of the last frame published (health: are frames flowing?). */
+  lastProcessedAt: number | undefined;
+
   async start(): Promise<void> {
     this.running = true;
+    this.events?.start();
     await this.source.start({
       frame: (frame) => {
         this.stats.totals.captured++;
@@ -91,6 +98,7 @@ export class CameraPipeline {
     this.slot.close();
     this.wake?.();
     await this.loop;
+    this.events?.stop();
   }
 
   /** Closes a stats interval, with the slot's drops brought up to date. */
@@ -213,6 +221,8 @@ export class CameraPipeline {
       payload.latencyMs.total = Math.round(latencyMs.total * 100) / 100;
       this.sink.publish(this.topic, JSON.stringify(payload), this.opts.publish);
       this.stats.recordProcessed(latencyMs);
+      this.lastProcessedAt = performance.now();
+      this.events?.onFrame(frame, results);
       if (this.log.isLevelEnabled('debug')) {
         this.log.debug({ seq: frame.seq, results: results.map((r) => `${r.label} ${r.score.toFixed(2)}`) }, 'detections');
       }

@@ -70,6 +70,7 @@ export class MqttPublisher {
   private lastError = '';
   private overflowLogged = false;
   private readonly onConnectHooks: (() => void)[] = [];
+  private readonly subscriptions = new Map<string, (payload: Buffer) => void>();
   private stopping = false;
 
   constructor(
@@ -84,6 +85,12 @@ export class MqttPublisher {
 
   topic(...parts: string[]): string {
     return [this.opts.baseTopic, ...parts].join('/');
+  }
+
+  /** Listens on an exact topic (e.g. Home Assistant's birth message); subscribed again on every connect. */
+  subscribe(topic: string, handler: (payload: Buffer) => void): void {
+    this.subscriptions.set(topic, handler);
+    if (this.client?.connected) this.client.subscribe(topic, { qos: 1 });
   }
 
   /** Called after each (re)connect, once availability is out: publishers of retained state re-send it here. */
@@ -119,10 +126,12 @@ export class MqttPublisher {
       this.lastError = '';
       this.log.info({ url: redactUrl(this.opts.url), clientId: this.opts.clientId }, 'connected to MQTT broker');
       client.publish(this.availabilityTopic, 'online', { qos: 1, retain: true });
+      for (const topic of this.subscriptions.keys()) client.subscribe(topic, { qos: 1 });
       for (const hook of this.onConnectHooks) hook();
       this.replay();
       this.flushLatest();
     });
+    client.on('message', (topic, payload) => this.subscriptions.get(topic)?.(payload));
     client.on('reconnect', () => {
       this.counters.reconnects++;
       // Exponential backoff with jitter: mqtt.js reads the period when it schedules the next attempt.

@@ -29,7 +29,7 @@ function slowDetector(ms: number): Detector & { inputs: number[] } {
 
 function recorder(): DetectionSink & { messages: { topic: string; payload: string }[] } {
   const messages: { topic: string; payload: string }[] = [];
-  return { messages, topic: (...p) => ['base', ...p].join('/'), publish: (topic, payload) => messages.push({ topic, payload }) };
+  return { messages, topic: (...p) => ['base', ...p].join('/'), publish: (topic, payload) => messages.push({ topic, payload: payload.toString() }) };
 }
 
 describe('a camera pipeline over a live ffmpeg source', () => {

@@ -27,6 +27,8 @@ interface Case {
 }
 
 const cases: Case[] = [
+  { name: 'a zone with two points', config: withValid(camera({ type: 'files', path: 'p' }, { zones: { door: [[0, 0], [1, 1]] } })), expected: [['cameras.front.zones', /zone "door" must be a list of at least 3/]] },
+  { name: 'a mask point outside the frame', config: withValid(camera({ type: 'files', path: 'p' }, { masks: [[[0, 0], [1.5, 0], [0, 1]]] })), expected: [['cameras.front.masks', /mask 0 has a point \[1\.5,0\]/]] },
   { name: 'outbox.maxMessages zero', config: withValid({ mqtt: { outbox: { maxMessages: 0 } } }), expected: [['mqtt.outbox.maxMessages', /1/]] },
   { name: 'outbox.maxBytes too small', config: withValid({ mqtt: { outbox: { maxBytes: 10 } } }), expected: [['mqtt.outbox.maxBytes', /1024/]] },
   { name: 'outbox with an unknown key', config: withValid({ mqtt: { outbox: { path: '/var/lib/x' } } }), expected: [['mqtt.outbox.path', /^unknown key/]] },
@@ -37,7 +39,7 @@ const cases: Case[] = [
   { name: 'the same Edge TPU listed twice', config: withValid({ detector: { model: { cpu: 'model.tflite' }, edgetpu: { device: ['usb:0', 'usb:0'] } } }), expected: [['detector.edgetpu.device', /twice/]] },
   { name: 'empty probeRoot', config: withValid({ detector: { model: { cpu: 'model.tflite' }, edgetpu: { probeRoot: '' } } }), expected: [['detector.edgetpu.probeRoot', /./]] },
   { name: 'rpicam stride unknown', config: withValid(camera({ type: 'rpicam', stride: 'pi3' })), expected: [['cameras.front.source.stride', /pi4/]] },
-  { name: 'unknown top-level key', config: withValid({ mqqt: { url: 'mqtt://x' } }), expected: [['mqqt', /^unknown key \(did you mean "mqtt"\?\); allowed here: device, log, cameras, detector, filters, mqtt, stats$/]] },
+  { name: 'unknown top-level key', config: withValid({ mqqt: { url: 'mqtt://x' } }), expected: [['mqqt', /^unknown key \(did you mean "mqtt"\?\); allowed here: device, log, cameras, detector, filters, mqtt, events, snapshots, homeassistant, http, stats$/]] },
   { name: 'unknown key inside a camera', config: withValid(camera({ type: 'files', path: 'p', fsp: 2 })), expected: [['cameras.front.source.fsp', /^unknown key \(did you mean "fps"\?\); allowed here: type, path, fps, loop$/]] },
   { name: 'unknown key of another source type', config: withValid(camera({ type: 'files', path: 'p', input: 'rtsp://x' })), expected: [['cameras.front.source.input', /^unknown key; allowed here: type, path, fps, loop$/]] },
   { name: 'unknown nested section reported once', config: withValid({ mqtt: { extra: { a: 1, b: { c: 2 } } } }), expected: [['mqtt.extra', /^unknown key; allowed here: url, topicPrefix/]] },

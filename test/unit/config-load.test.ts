@@ -84,6 +84,10 @@ describe('defaults', () => {
         keepaliveSec: 30,
         tls: { ca: null, cert: null, key: null, rejectUnauthorized: true },
       },
+      events: { enabled: true, iouThreshold: 0.3, minHits: 2, maxMissed: 5, labels: ['person'] },
+      snapshots: { enabled: true, maxWidth: 640, quality: 80, dir: null, keep: 200 },
+      homeassistant: { enabled: false, discoveryPrefix: 'homeassistant' },
+      http: { enabled: false, host: '127.0.0.1', port: 9464 },
       stats: { intervalSec: 60 },
     } satisfies Omit<AppConfig, 'cameras'>);
   });
@@ -95,6 +99,8 @@ describe('defaults', () => {
       source: { type: 'files', path: path.join(tmp, 'defaults', 'images'), fps: 1, loop: true },
       detect: { fps: 5 },
       filters: { minScore: 0.5, labels: [], perLabel: {}, maxResults: 20 },
+      zones: {},
+      masks: [],
     });
   });
 

@@ -1,0 +1,53 @@
+import { performance } from 'node:perf_hooks';
+import type { CameraPipeline } from '../pipeline/camera-pipeline.js';
+import type { StatsPayload } from '../stats/stats-reporter.js';
+import { MetricsRecorder } from './metrics.js';
+import type { HealthSource } from './server.js';
+
+/** A camera that has not published a frame for this long, or for 5 of its detect intervals, is not healthy. */
+const STALE_MS = 10_000;
+
+/** What the HTTP endpoint reads of the running daemon. */
+export class DaemonHealth implements HealthSource {
+  readonly metrics = new MetricsRecorder();
+  private latest: StatsPayload | undefined;
+  private readonly startedAt = performance.now();
+
+  constructor(
+    private readonly pipelines: () => Map<string, CameraPipeline>,
+    private readonly detectorUp: () => boolean,
+    private readonly detectFps: (camera: string) => number,
+  ) {}
+
+  onStats(stats: StatsPayload): void {
+    this.latest = stats;
+    this.metrics.update(stats);
+  }
+
+  health(): { ok: boolean; reasons: string[] } {
+    const reasons: string[] = [];
+    const now = performance.now();
+    if (!this.detectorUp()) reasons.push('no detector is answering');
+    for (const [name, p] of this.pipelines()) {
+      const fps = this.detectFps(name);
+      const limit = Math.max(STALE_MS, fps > 0 ? 5000 / fps : 0);
+      const since = now - (p.lastProcessedAt ?? this.startedAt);
+      if (since > limit) reasons.push(`camera ${name}: no frame processed for ${Math.round(since / 1000)} s`);
+    }
+    if (this.pipelines().size === 0) reasons.push('no camera running');
+    return { ok: reasons.length === 0, reasons };
+  }
+
+  stats(): StatsPayload | undefined {
+    return this.latest;
+  }
+
+  latestSnapshot(): { camera: string; jpeg: Buffer; ts: string } | undefined {
+    let best: { camera: string; jpeg: Buffer; ts: string } | undefined;
+    for (const p of this.pipelines().values()) {
+      const s = p.events?.latestSnapshot;
+      if (s && (!best || s.ts > best.ts)) best = s;
+    }
+    return best;
+  }
+}

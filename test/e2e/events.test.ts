@@ -1,0 +1,87 @@
+import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawnCli, waitExit } from '../helpers/cli.js';
+import { Subscriber, clearRetained, uniquePrefix, type Received } from '../helpers/mqtt.js';
+import { SSD_V1, image } from '../helpers/paths.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+async function until(cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+const text = (m: Received): string => m.payload.toString();
+
+describe('events, counts, snapshots, Home Assistant discovery and the HTTP endpoint, through the daemon', () => {
+  const prefix = uniquePrefix('ev');
+  const ha = uniquePrefix('ha');
+  const base = `${prefix}/evd`;
+  const retained: string[] = [];
+  afterAll(() => clearRetained(retained));
+
+  it('a cat appears, is counted and snapshotted, discovery announces the entities, health turns 503 when frames stop, and a stop zeroes the counts', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'me-events-'));
+    const frames = join(dir, 'frames');
+    mkdirSync(frames);
+    for (let i = 0; i < 4; i++) copyFileSync(image('cats_and_dogs.jpg'), join(frames, `f${i}.jpg`));
+    const config = join(dir, 'config.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        device: { id: 'evd' },
+        cameras: { cam: { source: { type: 'files', path: frames, fps: 4, loop: false }, detect: { fps: 0 }, zones: { floor: [[0, 0.5], [1, 0.5], [1, 1], [0, 1]] } } },
+        detector: { backend: 'cpu', model: { cpu: SSD_V1 } },
+        events: { labels: ['cat', 'dog', 'person'], minHits: 2 },
+        homeassistant: { enabled: true, discoveryPrefix: ha },
+        http: { enabled: true, port: 0 },
+        mqtt: { topicPrefix: prefix },
+        stats: { intervalSec: 1 },
+      }),
+    );
+    const sub = await Subscriber.connect(`${prefix}/#`);
+    const haSub = await Subscriber.connect(`${ha}/#`);
+    const daemon = spawnCli(['run', '--config', config]);
+    try {
+      // Start-up: the listed labels are zeroed, whatever a previous run left.
+      await sub.waitFor((m) => m.topic === `${base}/cam/person` && text(m) === '0', 20_000, 'person count zeroed at start');
+      const ev = await sub.waitFor((m) => m.topic === `${base}/cam/events` && JSON.parse(text(m)).type === 'new' && JSON.parse(text(m)).label === 'cat', 20_000, 'a new cat event');
+      const event = JSON.parse(text(ev));
+      expect(event).toMatchObject({ v: 1, camera: 'cam', label: 'cat' });
+      expect(event.id).toMatch(/^cam-/);
+      expect(event.zones).toEqual(['floor']); // the cats lie in the lower half
+      await sub.waitFor((m) => m.topic === `${base}/cam/cat` && Number(text(m)) >= 1, 5000, 'cat count');
+      await sub.waitFor((m) => m.topic === `${base}/cam/occupancy` && text(m) === 'ON', 5000, 'occupancy ON');
+      await sub.waitFor((m) => m.topic === `${base}/cam/zones/floor/cat` && Number(text(m)) >= 1, 5000, 'per-zone count');
+      const snap = await sub.waitFor((m) => m.topic === `${base}/cam/snapshot`, 10_000, 'snapshot');
+      expect(snap.payload.subarray(0, 2).equals(Buffer.from([0xff, 0xd8]))).toBe(true);
+
+      const discovery = haSub.messages.map((m) => m.topic);
+      expect(discovery.some((t) => t.startsWith(`${ha}/sensor/`) && t.includes('cat') && t.endsWith('/config'))).toBe(true);
+      expect(discovery.some((t) => t.startsWith(`${ha}/binary_sensor/`))).toBe(true);
+      expect(discovery.some((t) => t.startsWith(`${ha}/image/`))).toBe(true);
+      retained.push(...discovery, `${base}/availability`, `${base}/stats`, `${base}/detector`, `${base}/cam/status`, `${base}/cam/snapshot`);
+
+      const url = JSON.parse(daemon.output().stdout.split('\n').find((l) => l.includes('HTTP endpoint'))!).url as string;
+      const metrics = await (await fetch(`${url}metrics`)).text();
+      expect(metrics).toMatch(/mobilenet_edge_inference_seconds_bucket\{[^}]*backend="cpu"/);
+      // Four frames and the camera ends: /healthz turns 503 and says why.
+      await until(async () => (await fetch(`${url}healthz`)).status === 503, 20_000, '/healthz 503');
+      const body = (await (await fetch(`${url}healthz`)).json()) as { reasons: string[] };
+      expect(body.reasons.join(' ')).toMatch(/camera cam: no frame processed/);
+    } finally {
+      daemon.kill('SIGTERM');
+    }
+    expect(await waitExit(daemon, 6000)).toEqual({ code: 0, signal: null });
+    await sub.waitFor((m) => m.topic === `${base}/cam/events` && JSON.parse(text(m)).type === 'end', 3000, 'end events at stop');
+    await sub.waitFor((m) => m.topic === `${base}/cam/occupancy` && text(m) === 'OFF', 3000, 'occupancy OFF at stop');
+    const lastCat = sub.on(`${base}/cam/cat`).at(-1)!;
+    expect(text(lastCat)).toBe('0');
+    retained.push(...new Set(sub.messages.filter((m) => /\/cam\/(cat|dog|person|occupancy|zones\/)/.test(m.topic)).map((m) => m.topic)));
+    await sub.close();
+    await haSub.close();
+  }, 60_000);
+});
