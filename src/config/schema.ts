@@ -268,7 +268,7 @@ export const appSchema = {
     iouThreshold: setting({ doc: 'Box overlap (intersection over union) for a detection to continue an existing object of the same label.', format: num({ min: 0, max: 1, exclusiveMin: true }), default: 0.3 }),
     minHits: setting({ doc: 'Frames an object must be seen before its event starts (debounces one-frame false positives).', format: int({ min: 1 }), default: 2 }),
     maxMissed: setting({ doc: 'Frames an object may be missing before its event ends (debounces flicker).', format: int({ min: 1 }), default: 5 }),
-    labels: setting({ doc: 'Labels whose count topics and Home Assistant sensors exist from the start (zeroed at start-up, so no stale "on" after a restart); other labels get them when first seen.', format: stringArray, default: ['person'] as string[] }),
+    labels: setting({ doc: 'Labels whose count topics exist from the start (zeroed at start-up, so no stale "on" after a restart) and which get Home Assistant count sensors; other labels get a count topic when first seen, but no sensor.', format: stringArray, default: ['person'] as string[] }),
   },
   snapshots: {
     enabled: setting({ doc: 'Publish a JPEG with boxes drawn (retained, binary) on <camera>/snapshot when an event starts and when its best score improves.', format: bool, default: true }),
