@@ -126,3 +126,17 @@ describe('the inference host can fail without taking the daemon with it', () => 
     expect(() => process.kill(pid, 0)).toThrow();
   });
 });
+
+describe('stopping', () => {
+  it('a SIGTERM or SIGINT to the whole process group does not kill the inference in flight', async () => {
+    const d = await detector(V2_224);
+    const pid = d.hostPid!;
+    const input = new Uint8Array(224 * 224 * 3).fill(60);
+    const inFlight = d.detect(input);
+    process.kill(pid, 'SIGTERM');
+    process.kill(pid, 'SIGINT');
+    const out = await inFlight;
+    expect(out.results.length).toBeGreaterThan(0);
+    expect(d.hostPid).toBe(pid);
+  });
+});

@@ -143,3 +143,8 @@ process.on('message', (msg: HostRequest) => {
 
 // The daemon is gone: nothing to serve.
 process.on('disconnect', () => process.exit(0));
+
+// Ctrl-C in a terminal and systemd's stop (KillMode=control-group) signal every process of the group at once; the
+// daemon stops this host itself after the inference in flight (by disconnecting, then SIGKILL after a grace period).
+process.on('SIGINT', () => undefined);
+process.on('SIGTERM', () => undefined);
