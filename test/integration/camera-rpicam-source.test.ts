@@ -9,6 +9,7 @@ import { rpicamArgs, type RpicamSettings } from '../../src/camera/rpicam-args.js
 import { RpicamSource } from '../../src/camera/rpicam-source.js';
 import type { SupervisorTiming } from '../../src/camera/supervised-process.js';
 import { trackSourceTimers } from '../helpers/timers.js';
+import { RPICAM_DEFAULTS } from '../helpers/rpicam-defaults.js';
 
 /*
  * RpicamSource against test/fixtures/rpicam/rpicam-vid: a bash stand-in driven by ffmpeg's lavfi sources that pads
@@ -19,25 +20,7 @@ const tmp = mkdtempSync(path.join(tmpdir(), 'camera-rpicam-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 const FAST: Partial<SupervisorTiming> = { backoffMinMs: 50, backoffMaxMs: 200, killAfterMs: 500 };
-const SETTINGS: RpicamSettings = {
-  camera: 0,
-  width: 200,
-  height: 150,
-  framerate: 20,
-  codec: 'yuv420',
-  rotation: 0,
-  hflip: false,
-  vflip: false,
-  shutter: null,
-  gain: null,
-  awb: null,
-  denoise: null,
-  tuningFile: null,
-  stride: 'none',
-  stallSeconds: 10,
-  rpicamPath: null,
-  extraArgs: [],
-};
+const SETTINGS: RpicamSettings = { ...RPICAM_DEFAULTS, width: 200, height: 150, framerate: 20, stride: 'none' };
 
 /** Exact planes through ffmpeg's geq (X, Y are plane coordinates): the same functions give the expected pixels. */
 const PATTERN_VF = "geq=lum='mod(X*7+Y*13,256)':cb='mod(X*29+Y*3+40,256)':cr='mod(X*5+Y*31+90,256)'";

@@ -5,26 +5,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { findRpicamBinary, rpicamArgs, validateRpicam, type RpicamSettings } from '../../src/camera/rpicam-args.js';
 import { classifyRpicamExit } from '../../src/camera/rpicam-exit.js';
 import type { RunEnd } from '../../src/camera/supervised-process.js';
+import { RPICAM_DEFAULTS } from '../helpers/rpicam-defaults.js';
 
-const DEFAULTS: RpicamSettings = {
-  camera: 0,
-  width: 640,
-  height: 480,
-  framerate: 15,
-  codec: 'yuv420',
-  rotation: 0,
-  hflip: false,
-  vflip: false,
-  shutter: null,
-  gain: null,
-  awb: null,
-  denoise: null,
-  tuningFile: null,
-  stride: 'auto',
-  stallSeconds: 10,
-  rpicamPath: null,
-  extraArgs: [],
-};
+const DEFAULTS: RpicamSettings = RPICAM_DEFAULTS;
 
 describe('rpicamArgs', () => {
   it('always asks for an endless, preview-less, flushed stream on stdout, and passes unset options not at all', () => {

@@ -7,6 +7,7 @@ import { createSource } from '../../src/camera/create-source.js';
 import { rpicamArgs } from '../../src/camera/rpicam-args.js';
 import { RpicamSource } from '../../src/camera/rpicam-source.js';
 import { ConfigError, loadConfig, type ConfigProblem } from '../../src/config/index.js';
+import { RPICAM_DEFAULTS } from '../helpers/rpicam-defaults.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rpicam-config-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -34,26 +35,7 @@ function problems(source: Record<string, unknown>): [string, string][] {
 describe('rpicam config', () => {
   it('gives every new key a default that passes nothing extra to rpicam-vid', () => {
     const source = load({}).config.cameras.pi!.source;
-    expect(source).toEqual({
-      type: 'rpicam',
-      camera: 0,
-      width: 640,
-      height: 480,
-      framerate: 15,
-      codec: 'yuv420',
-      rotation: 0,
-      hflip: false,
-      vflip: false,
-      shutter: null,
-      gain: null,
-      awb: null,
-      denoise: null,
-      tuningFile: null,
-      stride: 'auto',
-      stallSeconds: 10,
-      rpicamPath: null,
-      extraArgs: [],
-    });
+    expect(source).toEqual({ type: 'rpicam', ...RPICAM_DEFAULTS });
   });
 
   it('accepts every tuning key and resolves the tuning file against the config directory', () => {

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { chooseConfigFile, loadConfig, redactConfig, SYSTEM_CONFIG, type AppConfig } from '../../src/config/index.js';
+import { RPICAM_DEFAULTS } from '../helpers/rpicam-defaults.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'config-load-'));
@@ -119,26 +120,7 @@ describe('defaults', () => {
       fps: 10,
       ffmpegPath: 'ffmpeg',
     });
-    expect(cameras.pi?.source).toEqual({
-      type: 'rpicam',
-      camera: 0,
-      width: 640,
-      height: 480,
-      framerate: 15,
-      codec: 'yuv420',
-      rotation: 0,
-      hflip: false,
-      vflip: false,
-      shutter: null,
-      gain: null,
-      awb: null,
-      denoise: null,
-      tuningFile: null,
-      stride: 'auto',
-      stallSeconds: 10,
-      rpicamPath: null,
-      extraArgs: [],
-    });
+    expect(cameras.pi?.source).toEqual({ type: 'rpicam', ...RPICAM_DEFAULTS });
   });
 });
 
