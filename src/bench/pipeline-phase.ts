@@ -35,6 +35,8 @@ export interface PipelinePhaseResult {
   perFrameMs: Summary;
   /** Per frame, how long the detector sat idle waiting for the pipeline (0 when the next frame was already queued). */
   detectorIdleMs: Summary;
+  /** The runtime's own time per frame inside the pipeline (host-side \`infer()\`): slower than raw when the work around it competes. */
+  runtimeMs: Summary;
   /** Preprocess + inference + postprocess of each frame, as its payload reports them (a frame's own latency). */
   frameLatencyMs: Summary;
   /** Per-stage percentiles from the pipeline's own CameraStats. */
@@ -129,6 +131,7 @@ export async function runPipelinePhase(opts: PipelinePhaseOptions, expectBackend
     ...result,
     perFrameMs: timed.periodMs.summary(),
     detectorIdleMs: timed.idleMs.summary(),
+    runtimeMs: timed.runtimeMs.summary(),
     frameLatencyMs: frameLatency.summary(),
     endToEndMs: e2e.summary(),
     frames: { ...result.frames, received, otherBackend },

@@ -14,6 +14,8 @@ export class TimedDetector extends DetectorDecorator {
   readonly periodMs = new SampleSet();
   /** Per request: time since the last answer when nothing was in flight, else 0. */
   readonly idleMs = new SampleSet();
+  /** The runtime's own time per frame as the host measured it (its \`infer()\`, nothing around it). */
+  readonly runtimeMs = new SampleSet();
   private inFlight = 0;
   private lastAnswerAt: number | undefined;
 
@@ -25,11 +27,13 @@ export class TimedDetector extends DetectorDecorator {
   begin(): void {
     this.periodMs.begin();
     this.idleMs.begin();
+    this.runtimeMs.begin();
   }
 
   end(): void {
     this.periodMs.end();
     this.idleMs.end();
+    this.runtimeMs.end();
   }
 
   async detect(input: Uint8Array): Promise<DetectResult> {
@@ -38,7 +42,9 @@ export class TimedDetector extends DetectorDecorator {
     if (this.lastAnswerAt !== undefined) this.idleMs.add(this.inFlight === 0 ? askedAt - this.lastAnswerAt : 0);
     this.inFlight++;
     try {
-      return await this.inner.detect(input);
+      const out = await this.inner.detect(input);
+      this.runtimeMs.add(out.inferenceMs);
+      return out;
     } finally {
       this.inFlight--;
       const answeredAt = performance.now();
