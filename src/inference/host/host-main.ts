@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { encodeError, encodeResult, RecordReader } from './frames-wire.js';
+import { startFrameReader } from './frame-reader.js';
+import { encodeError, encodeResult } from './frames-wire.js';
 import type { HostReply, HostRequest, InputNormalization, LoadRequest, RuntimeTensorInfo } from './protocol.js';
 import type { TensorDataType } from '../types.js';
 
@@ -31,11 +32,9 @@ let interpreter: NativeInterpreter | undefined;
 let inputTensor: NativeTensor | undefined;
 let outputs: NativeTensor[] = [];
 let normalization: InputNormalization | undefined;
-/** Staging for inputs that are not uint8 (float32 / int8 models): converted by fillInput. */
-let staging: Uint8Array | undefined;
 
-// Frames arrive on fd 4 and results leave on fd 5 (see frames-wire.ts); the IPC channel carries only control.
-const frames = new Socket({ fd: 4, readable: true, writable: false });
+// Frames arrive on fd 4 (read by a worker thread, see frame-reader.ts) and results leave on fd 5 (see
+// frames-wire.ts); the IPC channel carries only control.
 const results = new Socket({ fd: 5, readable: false, writable: true });
 
 function send(reply: HostReply): void {
@@ -95,42 +94,34 @@ function fillInput(rgb: Uint8Array): void {
   }
 }
 
-/** One frame from the binary wire: straight into a uint8 input tensor, else through staging. */
-function inferWire(id: number, length: number, reader: RecordReader): void {
+/** One frame from the binary wire: straight into a uint8 input tensor, else converted by fillInput. */
+function inferWire(id: number, frame: Uint8Array): void {
   const tensor = inputTensor?.data();
   if (!interpreter || !tensor) throw new Error('no model loaded');
-  if (length !== tensor.length) {
-    reader.skip(length);
-    throw new Error(`input has ${length} values, the model expects ${tensor.length}`);
-  }
-  if (tensor instanceof Uint8Array) reader.take(length, tensor);
-  else {
-    staging = staging?.length === length ? staging : new Uint8Array(length);
-    reader.take(length, staging);
-    fillInput(staging);
-  }
+  if (frame.length !== tensor.length) throw new Error(`input has ${frame.length} values, the model expects ${tensor.length}`);
+  if (tensor instanceof Uint8Array) tensor.set(frame);
+  else fillInput(frame);
   const started = performance.now();
   interpreter.infer();
   const inferenceMs = performance.now() - started;
   results.write(encodeResult(id, inferenceMs, outputs.map((o) => o.data())));
 }
 
-const reader = new RecordReader();
-frames.on('data', (chunk: Buffer) => {
-  reader.push(chunk);
-  for (;;) {
-    const head = reader.peek(8);
-    if (!head) return;
-    const id = head.readUInt32LE(0);
-    const length = head.readUInt32LE(4);
-    if (reader.length < 8 + length) return;
-    reader.skip(8);
+startFrameReader(4, {
+  frame({ id, data }) {
     try {
-      inferWire(id, length, reader);
+      inferWire(id, data);
     } catch (err) {
       results.write(encodeError(id, err instanceof Error ? err.message : String(err)));
     }
-  }
+  },
+  end(reason) {
+    // The daemon closed the pipe (it is stopping us, or gone: 'disconnect' exits too); anything else is fatal here.
+    if (reason !== 'frames pipe closed') {
+      process.stderr.write(`inference host: ${reason}\n`);
+      process.exit(1);
+    }
+  },
 });
 
 process.on('message', (msg: HostRequest) => {
