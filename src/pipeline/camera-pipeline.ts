@@ -40,9 +40,12 @@ export class CameraPipeline {
   private wake: (() => void) | undefined;
   private readonly topic: string;
   private status: { state: CameraState; reason: string; ts: string } | undefined;
-  private readonly prepareMs = new Ema();
+  private readonly prepareMs = new RecentMedian();
   private abandoned = 0;
-  private readonly inferenceMs = new Ema();
+  /** The runtime's own time per frame (as the detector reports it, without the trip to it and back). */
+  private readonly runtimeMs = new RecentMedian();
+  /** performance.now() of the detector's last answer (or failure). */
+  private lastAnswerAt = -Infinity;
 
   constructor(
     private opts: PipelineOptions,
@@ -134,6 +137,9 @@ export class CameraPipeline {
     while (this.running) {
       const wait = lastStart + minIntervalMs - performance.now();
       if (wait > 0) await this.sleep(wait);
+      // For a source that makes frames on demand, making it is part of the lead before the detector needs it.
+      const askedAt = performance.now();
+      this.source.pull?.();
       const frame = await this.slot.take();
       if (!frame || !this.running) {
         if (frame) {
@@ -143,24 +149,34 @@ export class CameraPipeline {
         break;
       }
       lastStart = performance.now();
-      const prepared = await this.prepare(frame);
-      if (!prepared) continue;
+      const prepared = await this.prepare(frame, this.source.pull ? askedAt : lastStart);
+      if (!prepared) {
+        await new Promise((resolve) => setImmediate(resolve)); // a source that pulls never makes the loop wait: let I/O in
+        continue;
+      }
       const done = this.finish(frame, prepared, previous);
+      const before = previous;
       previous = done;
-      const lead = this.prepareMs.value + PREFETCH_MARGIN_MS;
-      const untilNearlyDone = this.inferenceMs.value - (performance.now() - prepared.sentAt) - lead;
+      // At most two frames in flight: the one before this must be answered before the next is started (the sleep
+      // below is no bound: with no estimate yet, or a preparation longer than the inference, it is zero).
+      await before;
+      // The detector took this frame up when it answered the one before (or when this one reached it, if it was idle
+      // then); it should answer one runtime later. The next frame is started so that it is ready just before that.
+      const takenUpAt = Math.max(this.lastAnswerAt, prepared.sentAt);
+      const untilNearlyDone = takenUpAt + this.runtimeMs.value - this.prepareMs.value - PREFETCH_MARGIN_MS - performance.now();
       await Promise.race([done, untilNearlyDone > 0 ? this.sleep(untilNearlyDone) : Promise.resolve()]);
     }
     await previous;
   }
 
-  private async prepare(frame: Frame): Promise<(PreparedInput & { startedAt: number; sentAt: number; answer: Promise<DetectResult> }) | undefined> {
+  /** `leadFrom`: when getting this frame started (before a pull), for the estimate of how early to start the next. */
+  private async prepare(frame: Frame, leadFrom: number): Promise<(PreparedInput & { startedAt: number; sentAt: number; answer: Promise<DetectResult> }) | undefined> {
     const model = this.detector.model;
     const startedAt = performance.now();
     try {
       const prepared = await prepareFrame(frame, model.inputWidth, model.inputHeight, this.opts.resize);
       const sentAt = performance.now();
-      this.prepareMs.add(sentAt - startedAt);
+      this.prepareMs.add(sentAt - leadFrom);
       const answer = this.detector.detect(prepared.data);
       // Handled in finish(); this keeps an early rejection from being reported as unhandled meanwhile.
       answer.catch(() => undefined);
@@ -189,9 +205,9 @@ export class CameraPipeline {
     const model = this.detector.model;
     let stage = 'inference';
     try {
-      const out = await prepared.answer;
+      const out = await prepared.answer.finally(() => (this.lastAnswerAt = performance.now()));
       const t2 = performance.now();
-      this.inferenceMs.add(t2 - prepared.sentAt);
+      this.runtimeMs.add(out.inferenceMs);
       await previous; // publish in frame order
       stage = 'postprocess';
       const t3 = performance.now();
@@ -241,16 +257,37 @@ export class CameraPipeline {
   }
 }
 
-/** A running estimate (exponential moving average) of a duration, for scheduling the next frame. */
-class Ema {
-  value = 0;
-  private seeded = false;
-  constructor(private readonly alpha = 0.2) {}
+/**
+ * A running estimate of a duration for scheduling the next frame: the median of the last few samples. Inference times
+ * are skewed (a slow frame now and then), so a mean would start every frame early by the skew, and each would wait
+ * that long; the median follows the typical frame and still adapts within a few frames.
+ */
+export class RecentMedian {
+  private readonly samples: number[] = [];
+  private next = 0;
+  private cached: number | undefined;
+  constructor(private readonly size = 15) {}
+
   add(ms: number): void {
-    this.value = this.seeded ? this.value + this.alpha * (ms - this.value) : ms;
-    this.seeded = true;
+    if (!Number.isFinite(ms)) return;
+    if (this.samples.length < this.size) this.samples.push(ms);
+    else this.samples[this.next] = ms;
+    this.next = (this.next + 1) % this.size;
+    this.cached = undefined;
+  }
+
+  /** 0 before the first sample. */
+  get value(): number {
+    if (this.cached === undefined) {
+      const sorted = [...this.samples].sort((a, b) => a - b);
+      this.cached = sorted.length === 0 ? 0 : sorted[(sorted.length - 1) >> 1]!;
+    }
+    return this.cached;
   }
 }
 
-/** How much earlier than strictly needed the next frame is prepared: absorbs jitter in both estimates. */
-const PREFETCH_MARGIN_MS = 2;
+/**
+ * How much earlier than strictly needed the next frame reaches the detector: absorbs jitter in both estimates and the
+ * trip to the inference process. Too little and the detector idles; too much and each frame waits that long.
+ */
+const PREFETCH_MARGIN_MS = 1;
