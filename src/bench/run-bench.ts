@@ -49,7 +49,6 @@ export interface BenchOptions {
 /** Progress lines for a human watching (the report itself is returned). */
 export type Progress = (line: string) => void;
 
-const JPEG_FPS = 100;
 /** Raw-loop pictures, spread over the synthetic sequence (its pattern moves a little each frame). */
 const RAW_INPUTS = 16;
 const RAW_INPUT_SPACING = 37;
@@ -188,7 +187,8 @@ export async function runBench(opts: BenchOptions, log: Logger, progress: Progre
     const jpeg = await runPipelinePhase(
       {
         camera: 'jpeg',
-        source: new FilesSource('jpeg', { path: opts.images, fps: JPEG_FPS, loop: true }, log),
+        // On demand: each file is decoded when the pipeline is ready for it (a timed source would decode in vain).
+        source: new FilesSource('jpeg', { path: opts.images, fps: 0, loop: true }, log),
         detector,
         sink: publisher,
         probe,

@@ -21,8 +21,9 @@ const CAPTURE_RING = 4096;
  * A camera faster than any inference: a moving pattern (640x480 by default) that costs next to nothing to produce.
  * The picture is drawn once, twice as tall as a frame; each frame is the window one `step` further down: an I420
  * frame copies its three planes into a pooled buffer (as the real I420 sources do), an RGB frame is a view (no
- * copy). A frame goes out on a timer (default 250 fps) and also the moment the pipeline releases the one it
- * processed, so the pipeline never waits for a frame and every drop is counted as with a real camera.
+ * copy). A frame goes out on a timer (default 250 fps), as a camera's stream, and also whenever the pipeline is about
+ * to take one (`pull`): the frame it gets is made for it, as from a camera infinitely faster than inference, so
+ * end to end is the daemon's own latency and not a camera's frame interval. Every frame not taken is counted.
  */
 export class SyntheticSource implements FrameSource {
   readonly width: number;
@@ -36,8 +37,6 @@ export class SyntheticSource implements FrameSource {
   private sink: FrameSink | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running = false;
-  /** True while a frame is being handed over: releases then come from the slot dropping its older frame. */
-  private emitting = false;
   private seq = 0;
   private readonly count: SourceCounters = { captured: 0, skipped: 0, restarts: 0 };
   private readonly ringSeq = new Float64Array(CAPTURE_RING).fill(-1);
@@ -98,13 +97,12 @@ export class SyntheticSource implements FrameSource {
     return this.build(index);
   }
 
-  private build(index: number, onRelease?: () => void): Frame {
+  private build(index: number): Frame {
     let done = false;
     const release = (): void => {
-      if (done) return; // twice would emit twice
+      if (done) return; // twice would hand the pooled buffer back twice
       done = true;
       lease?.release();
-      onRelease?.();
     };
     const lease = this.format === 'i420' ? this.yuvPool.acquire() : undefined;
     if (lease) this.copyPlanes(index, lease.data);
@@ -154,21 +152,16 @@ export class SyntheticSource implements FrameSource {
   private emit(): void {
     if (!this.running || !this.sink) return;
     const seq = this.seq++;
-    const frame = this.build(seq, () => this.released());
+    const frame = this.build(seq);
     this.ringSeq[seq % CAPTURE_RING] = seq;
     this.ringAt[seq % CAPTURE_RING] = frame.capturedAt;
     this.count.captured++;
-    this.emitting = true;
-    try {
-      this.sink.frame(frame);
-    } finally {
-      this.emitting = false;
-    }
+    this.sink.frame(frame);
   }
 
-  /** The pipeline is done with a frame: hand it a fresh one at once, as a camera that is always ahead would. */
-  private released(): void {
-    if (!this.emitting) this.emit();
+  /** The pipeline is about to take a frame: make it now, as a camera far faster than inference would have one ready. */
+  pull(): void {
+    this.emit();
   }
 }
 

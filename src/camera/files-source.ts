@@ -7,13 +7,20 @@ import { guardSink } from './sink-guard.js';
 export interface FilesSourceOptions {
   /** A file, a directory (its images, sorted by name), or a pattern with `*` / `?` in the file name. */
   path: string;
+  /** Images a second; 0: on demand, one image each time the pipeline takes a frame (every file, none dropped). */
   fps: number;
   /** Start again at the first file after the last one; otherwise the source ends. */
   loop: boolean;
 }
 
-/** Plays still images as a camera: for tests, demos, and checking a model on known pictures. */
+/**
+ * Plays still images as a camera: for tests, demos, and checking a model on known pictures. At a frame rate, on a
+ * timer (frames inference has no time for are dropped and counted, as with a camera); at fps 0, on demand: the
+ * pipeline pulls each image when it is ready for one, so every file is inferred once a pass and none is decoded in vain.
+ */
 export class FilesSource implements FrameSource {
+  /** Only on demand (fps 0): a timed source's frames come from its timer. */
+  readonly pull?: () => void;
   private readonly logger: Logger;
   private readonly intervalMs: number;
   private files: string[] = [];
@@ -34,8 +41,9 @@ export class FilesSource implements FrameSource {
     private readonly options: FilesSourceOptions,
     logger: Logger,
   ) {
-    if (!(options.fps > 0) || !Number.isFinite(options.fps)) throw new Error(`camera ${camera}: fps must be > 0, got ${options.fps}`);
-    this.intervalMs = 1000 / options.fps;
+    if (!(options.fps >= 0) || !Number.isFinite(options.fps)) throw new Error(`camera ${camera}: fps must be >= 0, got ${options.fps}`);
+    this.intervalMs = options.fps > 0 ? 1000 / options.fps : 0;
+    if (options.fps === 0) this.pull = () => this.onDemand();
     this.logger = logger.child({ source: 'files' });
   }
 
@@ -51,7 +59,9 @@ export class FilesSource implements FrameSource {
     this.sink = guardSink(sink, this.logger);
     this.logger.info({ path: this.options.path, files: files.length, fps: this.options.fps, loop: this.options.loop }, 'files source started');
     this.dueAt = performance.now();
-    this.arm();
+    // On demand, frames wait for pulls; one made before the files were listed is served now.
+    if (this.pull) this.serve();
+    else this.arm();
   }
 
   async stop(): Promise<void> {
@@ -63,6 +73,23 @@ export class FilesSource implements FrameSource {
 
   counters(): SourceCounters {
     return { ...this.count };
+  }
+
+  /** Pulls not yet served: one image each, read one after the other (a pull may come before start() or mid-read). */
+  private demand = 0;
+
+  private onDemand(): void {
+    this.demand++;
+    this.serve();
+  }
+
+  private serve(): void {
+    if (this.stopped || this.inFlight || !this.sink || this.demand === 0) return;
+    this.demand--;
+    this.inFlight = this.tick().finally(() => {
+      this.inFlight = null;
+      this.serve();
+    });
   }
 
   private arm(): void {
@@ -89,6 +116,7 @@ export class FilesSource implements FrameSource {
       }
     }
     if (this.next >= this.files.length && !this.options.loop) return this.end(this.endOfListReason());
+    if (this.pull) return; // on demand: the next pull reads the next file
     // Absolute due times keep the rate exact over hours; after a long stall we re-anchor instead of bursting.
     this.dueAt += this.intervalMs;
     const now = performance.now();

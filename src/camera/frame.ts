@@ -72,4 +72,10 @@ export interface FrameSource {
   /** Stops capture; resolves when nothing of the source is running any more. */
   stop(): Promise<void>;
   counters(): SourceCounters;
+  /**
+   * Frames on demand, for sources that can make one now (a synthetic camera): the pipeline calls it just before it
+   * takes its next frame, so the frame it gets was made for it rather than having waited in the slot. Periodic
+   * cameras do not have it: their frames come when the sensor delivers them.
+   */
+  pull?(): void;
 }

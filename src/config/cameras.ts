@@ -81,7 +81,11 @@ export const cameraSchemas = {
       default: null,
       path: 'pattern',
     }),
-    fps: setting({ doc: 'Images read per second.', format: num({ min: 0, exclusiveMin: true }), default: 1 }),
+    fps: setting({
+      doc: 'Images read per second; 0: on demand, the next image each time the detector is ready for one (every image inferred, none dropped: for a folder of pictures).',
+      format: num({ min: 0 }),
+      default: 1,
+    }),
     loop: setting({ doc: 'Start over after the last image; false stops the camera at the end.', format: bool, default: true }),
   }),
   ffmpeg: cameraSchema('ffmpeg', {

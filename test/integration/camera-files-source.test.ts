@@ -94,6 +94,36 @@ describe('FilesSource', () => {
     expect(sink.frames).toHaveLength(9); // nothing after the end
   });
 
+  it('at fps 0 reads one image per pull, each file once and in order, with no timer', async () => {
+    const sink = new RecordingSink();
+    const src = source({ path: imagesDir, fps: 0 });
+    expect(src.pull).toBeTypeOf('function');
+    src.pull!(); // before start: remembered, served once the files are listed
+    await src.start(sink);
+    await sink.until('first frame', () => sink.frames.length === 1);
+    await sleep(150);
+    expect(sink.frames).toHaveLength(1); // nothing without a pull
+    src.pull!();
+    src.pull!(); // two pulls, two images, read one after the other
+    await sink.until('two more frames', () => sink.frames.length === 3);
+    await sleep(100);
+    expect(sink.frames).toHaveLength(3);
+    while (sink.ends.length === 0) {
+      const before = sink.frames.length;
+      src.pull!();
+      await sink.until(`frame ${before + 1}`, () => sink.frames.length > before || sink.ends.length > 0);
+    }
+    expect(sink.frames.map((f) => path.basename(f.origin))).toEqual(EXPECTED.map((e) => e[0]));
+    expect(sink.ends).toEqual(['all 9 files delivered']);
+    src.pull!(); // after the end: nothing
+    await sleep(100);
+    expect(sink.frames).toHaveLength(9);
+  });
+
+  it('has no pull at a frame rate: its frames come from its timer', () => {
+    expect(source({ path: imagesDir, fps: 5 }).pull).toBeUndefined();
+  });
+
   it('loops back to the first file', async () => {
     const sink = new RecordingSink();
     const src = source({ path: path.join(imagesDir, '*.jpg'), fps: 40, loop: true });
@@ -200,7 +230,8 @@ describe('FilesSource', () => {
     const src = source({ path: imagesDir });
     await src.start(new RecordingSink());
     await expect(src.start(new RecordingSink())).rejects.toThrow(/already started/);
-    expect(() => new FilesSource('x', { path: imagesDir, fps: 0, loop: false }, silentLogger())).toThrow(/fps must be > 0/);
+    expect(() => new FilesSource('x', { path: imagesDir, fps: -1, loop: false }, silentLogger())).toThrow(/fps must be >= 0/);
+    expect(() => new FilesSource('x', { path: imagesDir, fps: Number.NaN, loop: false }, silentLogger())).toThrow(/fps must be >= 0/);
   });
 
   it('a sink that throws does not stop the source', async () => {

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import path from 'node:path';
+import { SyntheticSource } from '../../src/bench/synthetic-source.js';
 import { FfmpegSource } from '../../src/camera/ffmpeg-source.js';
+import { FilesSource } from '../../src/camera/files-source.js';
 import type { Detector } from '../../src/inference/detector.js';
 import { CameraPipeline, type DetectionSink } from '../../src/pipeline/camera-pipeline.js';
 import { silentLogger } from '../../src/system/logger.js';
@@ -8,23 +11,28 @@ import { silentLogger } from '../../src/system/logger.js';
  * A detector that takes `ms` per frame, one frame at a time like the real inference host, and sees one fake cat:
  * the pipeline around it is what is under test.
  */
-function slowDetector(ms: number): Detector & { inputs: number[] } {
+function slowDetector(ms: number): Detector & { inputs: number[]; maxInFlight: number } {
   const inputs: number[] = [];
   let busy: Promise<unknown> = Promise.resolve();
-  return {
-    backend: 'cpu',
-    model: { name: 'fake.tflite', path: '/fake.tflite', kind: 'ssd', inputWidth: 64, inputHeight: 48 },
+  let inFlight = 0;
+  const d = {
+    backend: 'cpu' as const,
+    model: { name: 'fake.tflite', path: '/fake.tflite', kind: 'ssd' as const, inputWidth: 64, inputHeight: 48 },
     inputs,
+    maxInFlight: 0,
     start: async () => undefined,
     stop: async () => undefined,
-    detect: async (input) => {
+    detect: async (input: Uint8Array) => {
       inputs.push(input.length);
+      d.maxInFlight = Math.max(d.maxInFlight, ++inFlight);
       const mine = busy.then(() => new Promise((r) => setTimeout(r, ms)));
       busy = mine;
       await mine;
-      return { results: [{ label: 'cat', classId: 16, score: 0.9, box: { xmin: 0.25, ymin: 0.5, xmax: 0.75, ymax: 1 } }], inferenceMs: ms, backend: 'cpu' };
+      inFlight--;
+      return { results: [{ label: 'cat', classId: 16, score: 0.9, box: { xmin: 0.25, ymin: 0.5, xmax: 0.75, ymax: 1 } }], inferenceMs: ms, backend: 'cpu' as const };
     },
   };
+  return d;
 }
 
 function recorder(): DetectionSink & { messages: { topic: string; payload: string }[] } {
@@ -95,6 +103,40 @@ describe('a camera pipeline over a live ffmpeg source', () => {
     const c = pipeline.counters();
     expect(c.processed).toBeGreaterThanOrEqual(6);
     expect(c.processed).toBeLessThanOrEqual(11);
+    expect(c.captured).toBe(c.processed + c.dropped);
+  }, 20_000);
+
+  const options = { camera: 'lab', detectFps: 0, resize: 'stretch' as const, filters: { minScore: 0, labels: [], perLabel: {}, maxResults: 10 }, publish: { qos: 0 as const, retain: false, offline: 'queue' as const } };
+
+  it('infers every image of an on-demand files source once, in order, none dropped', async () => {
+    const source = new FilesSource('lab', { path: path.resolve('../shared/images'), fps: 0, loop: false }, silentLogger());
+    const detector = slowDetector(5);
+    const sink = recorder();
+    const pipeline = new CameraPipeline(options, source, detector, sink, silentLogger());
+    await pipeline.start();
+    const deadline = Date.now() + 15_000;
+    while (pipeline.counters().processed < 9 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await pipeline.stop();
+    const c = pipeline.counters();
+    expect(c).toMatchObject({ captured: 9, processed: 9, dropped: 0, errors: 0 });
+    const seqs = sink.messages.filter((m) => m.topic === 'base/lab/detections').map((m) => JSON.parse(m.payload).seq as number);
+    expect(seqs).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(detector.maxInFlight).toBeLessThanOrEqual(2);
+  }, 30_000);
+
+  it('keeps at most two frames in flight when frames come on demand and inference is faster than preparing one', async () => {
+    // A 640x480 frame takes longer to prepare than this detector takes to answer, and the source never makes the
+    // pipeline wait: only the in-flight bound keeps requests from piling up.
+    const source = new SyntheticSource('lab', { fps: 5 });
+    const detector = slowDetector(0);
+    const pipeline = new CameraPipeline(options, source, detector, recorder(), silentLogger());
+    await pipeline.start();
+    await new Promise((r) => setTimeout(r, 1000));
+    await pipeline.stop();
+    const c = pipeline.counters();
+    expect(c.processed).toBeGreaterThan(50);
+    expect(detector.maxInFlight).toBeLessThanOrEqual(2);
+    expect(detector.inputs.length).toBe(c.processed);
     expect(c.captured).toBe(c.processed + c.dropped);
   }, 20_000);
 });

@@ -67,26 +67,33 @@ describe('SyntheticSource', () => {
     expect(source.counters().captured).toBe(put);
   });
 
-  it('hands over a fresh frame the moment the consumer releases one, once per frame', async () => {
-    const { source, slot } = start({ fps: 1 }); // a slow timer: only releases can explain more frames
+  it('makes a fresh frame when pulled, so the one taken next is new (the older one counted as dropped)', async () => {
+    const { source, slot } = start({ fps: 1 }); // a slow timer: only pulls can explain more frames
     const first = (await slot.take())!;
     expect(slot.hasPending).toBe(false);
     const before = source.counters().captured;
     first.release?.();
-    first.release?.();
-    expect(source.counters().captured).toBe(before + 1);
+    first.release?.(); // a double release neither emits nor corrupts the pool
+    expect(source.counters().captured).toBe(before);
+    source.pull();
+    source.pull();
+    expect(source.counters().captured).toBe(before + 2);
+    expect(slot.counters().dropped).toBe(1);
     const next = (await slot.take())!;
-    expect(next.seq).toBe(first.seq + 1);
+    expect(next.seq).toBe(first.seq + 2);
+    expect(performance.now() - next.capturedAt).toBeLessThan(50);
     expect(source.capturedAt(next.seq)).toBeCloseTo(next.capturedAt, 6);
     expect(source.capturedAt(next.seq + 100)).toBeUndefined();
+    next.release?.();
   });
 
-  it('stops producing on stop(), also when frames are released afterwards', async () => {
+  it('stops producing on stop(), also when pulled afterwards', async () => {
     const { source, slot } = start({ fps: 500 });
     const frame: Frame = (await slot.take())!;
     await source.stop();
     const after = source.counters().captured;
     frame.release?.();
+    source.pull();
     await sleep(30);
     expect(source.counters().captured).toBe(after);
   });

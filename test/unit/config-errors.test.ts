@@ -56,7 +56,7 @@ const cases: Case[] = [
   { name: 'URL without a host', config: withValid({ mqtt: { url: 'mqtt://' } }), expected: [['mqtt.url', /^must name a host, e\.g\. mqtt:\/\/127\.0\.0\.1:1883 \(got "mqtt:\/\/"\)$/]] },
   { name: 'unsupported URL protocol', config: withValid({ mqtt: { url: 'http://broker:1883' } }), expected: [['mqtt.url', /^protocol must be one of mqtt: mqtts: ws: wss: tcp: ssl: \(got "http:\/\/broker:1883"\)$/]] },
   { name: 'malformed URL from the environment', config: valid(), env: { MOBILENET_EDGE_MQTT_URL: 'nonsense' }, expected: [['mqtt.url', /^must be a URL .*\(got "nonsense"\) \(from environment variable MOBILENET_EDGE_MQTT_URL\)$/]] },
-  { name: 'negative fps', config: withValid(camera({ type: 'files', path: 'p', fps: -1 })), expected: [['cameras.front.source.fps', /^must be a positive number \(got -1\)$/]] },
+  { name: 'negative fps', config: withValid(camera({ type: 'files', path: 'p', fps: -1 })), expected: [['cameras.front.source.fps', /^must be a number >= 0 \(got -1\)$/]] },
   { name: 'negative detect fps', config: withValid(camera({ type: 'files', path: 'p' }, { detect: { fps: -2 } })), expected: [['cameras.front.detect.fps', /^must be a number >= 0 \(got -2\)$/]] },
   { name: 'no cameras', config: { detector: { model: { cpu: 'm.tflite' } } }, expected: [['cameras', /^at least one camera is required \(got \{\}\)$/]] },
   { name: 'empty cameras object', config: withValid({ cameras: {} }), expected: [['cameras', /^at least one camera is required \(got \{\}\)$/]] },
@@ -102,7 +102,7 @@ const cases: Case[] = [
       ['mqtt.qos', /one of 0, 1, 2 \(got 3\)/],
       ['bogus', /^unknown key/],
       ['cameras.front.source.path', /is required/],
-      ['cameras.front.source.fps', /positive number \(got -1\)/],
+      ['cameras.front.source.fps', /must be a number >= 0 \(got -1\)/],
       ['cameras.back.source.width', /integer 16\.\.8192 \(got 10\.5\)/],
       ['cameras.side.source.type', /got "usb"/],
       ['detector.model', /both are null/],
@@ -140,7 +140,7 @@ describe('formatConfigError', () => {
   it('prints one line per problem, with the file and key path, and no stack', () => {
     const i = cases.findIndex((c) => c.name === 'negative fps');
     const { file, err } = run(cases[i] as Case, i);
-    expect(formatConfigError(err as ConfigError)).toBe(`config error in ${file}: cameras.front.source.fps: must be a positive number (got -1)`);
+    expect(formatConfigError(err as ConfigError)).toBe(`config error in ${file}: cameras.front.source.fps: must be a number >= 0 (got -1)`);
   });
 
   it('omits the key for problems with the file itself', () => {
