@@ -42,14 +42,4 @@ describe('the frames wire', () => {
     r.push(buf.subarray(buf.length - 1));
     expect(readReply(r)).toMatchObject({ id: 1, ok: true });
   });
-
-  it('take() copies a frame out of several chunks exactly', () => {
-    const frame = Buffer.from(Array.from({ length: 1000 }, (_, i) => i % 251));
-    const r = chunked(Buffer.concat([frame, Buffer.from([42])]), [100, 333, 500]);
-    const target = new Uint8Array(1000);
-    r.take(1000, target);
-    expect(Buffer.from(target).equals(frame)).toBe(true);
-    expect(r.length).toBe(1);
-    expect(r.peek(1)![0]).toBe(42);
-  });
 });

@@ -4,8 +4,8 @@ import { MessageChannel, Worker } from 'node:worker_threads';
  * The inference host's frame reader: a worker thread that reads request records from the frames pipe with blocking
  * reads while the host's main thread is inside `infer()`. So the next frame is whole in memory the moment an
  * inference ends, instead of being read then, chunk by chunk, each chunk waiting for the daemon's event loop to write
- * the next one (a 300x300 frame is larger than the socket buffer). Measured with the SSD: the hop between two
- * inferences went from ~1.3 ms to ~0.1 ms.
+ * the next one (a 300x300 frame is larger than the socket buffer). Measured with the SSD in `bench`: what a frame
+ * costs beyond the runtime went from ~1.3 ms to ~0.5 ms.
  *
  * Buffers go back and forth without copies: the worker transfers each frame's ArrayBuffer to the main thread, which
  * transfers it back on a second port once the pixels are in the input tensor; the worker reuses it.

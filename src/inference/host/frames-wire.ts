@@ -92,20 +92,6 @@ export class RecordReader {
       }
     }
   }
-
-  /** Copies the first `n` bytes into `target` (at most one copy from each chunk) and drops them. */
-  take(n: number, target: Uint8Array): void {
-    let at = 0;
-    while (at < n) {
-      const first = this.chunks[0]!;
-      const part = Math.min(first.length, n - at);
-      target.set(part === first.length ? first : first.subarray(0, part), at);
-      at += part;
-      if (part === first.length) this.chunks.shift();
-      else this.chunks[0] = first.subarray(part);
-    }
-    this.buffered -= n;
-  }
 }
 
 /** Parses the next whole reply, or returns undefined until more bytes arrive. */
