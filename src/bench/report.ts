@@ -69,6 +69,20 @@ export interface BenchReport {
     otherBackend: number;
   };
   sweep?: SweepPoint[];
+  /** What end to end adds to inference, p50 against p50: to the pipeline's inference stage, and to the runtime's own infer(). */
+  latencyAddedMs: { overInferenceStage: number; overRuntime: number };
+  /** The performance targets (issue #6), each with this run's figure. */
+  targets: Target[];
+}
+
+export interface Target {
+  name: string;
+  value: number;
+  limit: number;
+  /** `max`: the value must not exceed the limit; `min`: must reach it. */
+  kind: 'max' | 'min';
+  unit: string;
+  met: boolean;
 }
 
 export interface ReportParts {
@@ -102,7 +116,7 @@ function pipelineBlock(r: PipelinePhaseResult): PipelineBlock {
 export function buildReport(p: ReportParts): BenchReport {
   const { raw, synthetic, jpeg } = p;
   const overheadMs = overheadOf(synthetic.perFrameMs.p50, raw.inferenceMs.p50);
-  const report: BenchReport = {
+  const report: Omit<BenchReport, 'targets'> = {
     model: p.model,
     backend: p.backend,
     threads: raw.threads,
@@ -137,6 +151,10 @@ export function buildReport(p: ReportParts): BenchReport {
     rssTrailMb: { afterWarmup: round(p.process.rssAfterWarmupMb, 1), afterSynthetic: round(p.process.rssAfterSyntheticMb, 1), end: round(p.process.rssMb, 1) },
     cpuPercent: p.process.cpuPercent,
     eventLoopLagP99Ms: p.process.eventLoopLagP99Ms,
+    latencyAddedMs: {
+      overInferenceStage: round(synthetic.endToEndMs.p50 - (synthetic.stagesMs.inference?.p50 ?? 0)),
+      overRuntime: synthetic.runtimeMs.count > 0 ? round(synthetic.endToEndMs.p50 - synthetic.runtimeMs.p50) : 0,
+    },
     frames: {
       raw: raw.inferenceMs.count,
       pipeline: synthetic.frames.processed,
@@ -147,8 +165,27 @@ export function buildReport(p: ReportParts): BenchReport {
       otherBackend: synthetic.frames.otherBackend + jpeg.frames.otherBackend,
     },
   };
-  if (p.sweep) report.sweep = p.sweep;
-  return report;
+  const full: BenchReport = { ...report, ...(p.sweep ? { sweep: p.sweep } : {}), targets: targetsOf(report) };
+  return full;
+}
+
+function target(name: string, value: number, kind: Target['kind'], limit: number, unit: string): Target {
+  return { name, value, limit, kind, unit, met: kind === 'max' ? value <= limit : value >= limit };
+}
+
+/**
+ * The targets on the synthetic run. Non-inference work is the per-frame overhead (pipeline time per frame minus the
+ * raw runtime's, p50) as a share of the raw p50; end to end is compared with the pipeline's inference stage (frame
+ * handed to the detector until its answer is back), the stage a frame spends in inference, queueing included.
+ */
+function targetsOf(r: Omit<BenchReport, 'targets'>): Target[] {
+  return [
+    target('ratio pipeline/raw', r.ratio, 'min', 0.95, ''),
+    target('non-inference work per frame', r.raw.p50Ms > 0 ? round((100 * r.overheadMs) / r.raw.p50Ms, 1) : 0, 'max', 3, '% of inference'),
+    target('event-loop lag p99', r.eventLoopLagP99Ms, 'max', 10, 'ms'),
+    target('end to end p50 over inference p50', r.latencyAddedMs.overInferenceStage, 'max', 3, 'ms'),
+    target('daemon RSS', r.rssMb, 'max', 150, 'MB'),
+  ];
 }
 
 function splitOverhead(overheadMs: number, synthetic: PipelinePhaseResult, raw: RawResult): BenchReport['overheadSplitMs'] {
@@ -203,8 +240,18 @@ export function formatTable(r: BenchReport): string {
   out.push(
     `daemon process: rss ${f1(r.rssMb)} MB (${signed(r.rssGrowthMb)} MB since warm-up: ${signed(r.rssTrailMb.afterSynthetic - r.rssTrailMb.afterWarmup)} synthetic, ${signed(r.rssTrailMb.end - r.rssTrailMb.afterSynthetic)} JPEG), cpu ${f1(r.cpuPercent)} %, event-loop lag p99 ${f2(r.eventLoopLagP99Ms)} ms`,
   );
+  out.push(
+    `end to end adds ${f2(r.latencyAddedMs.overInferenceStage)} ms to the inference stage (p50), ${f2(r.latencyAddedMs.overRuntime)} ms to the runtime's own infer() (p50)`,
+  );
   const f = r.frames;
   out.push(`frames: ${f.dropped} dropped by the synthetic camera, ${f.errors} errors, ${f.received} detections received${f.otherBackend ? `, ${f.otherBackend} NOT on ${r.backend}` : ''}`);
+  out.push('');
+  out.push(
+    ...alignColumns([
+      ['target', 'this run', 'limit', ''],
+      ...r.targets.map((t) => [t.name, `${t.value}${t.unit.startsWith('%') ? ' %' : ''}`, `${t.kind === 'max' ? '<=' : '>='} ${t.limit} ${t.unit}`.trimEnd(), t.met ? 'met' : 'NOT MET']),
+    ]),
+  );
   if (r.sweep) {
     out.push('');
     out.push(...alignColumns([['threads', 'raw fps'], ...r.sweep.map((p) => [`${p.threads}${p.threads === r.threads ? ' (best)' : ''}`, f1(p.fps)])]));

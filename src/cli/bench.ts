@@ -40,9 +40,11 @@ Options:
                       {"model","backend","threads","raw":{"fps","p50Ms","p99Ms","roundTripFps",...},
                        "pipeline":{"fps","p50Ms","p99Ms","latencyP50Ms",...},"jpeg":{...},"ratio",
                        "stagesMs":{stage:{"p50","p99"}},"endToEndMs":{"p50","p99"},"overheadMs","overheadMeanMs",
-                       "rssMb","rssGrowthMb","cpuPercent","eventLoopLagP99Ms","frames":{...},"sweep"?:[{"threads","fps"}]}
+                       "rssMb","rssGrowthMb","cpuPercent","eventLoopLagP99Ms","frames":{...},"sweep"?:[{"threads","fps"}],
+                       "latencyAddedMs":{"overInferenceStage","overRuntime"},"targets":[{"name","value","limit","met",...}]}
                       raw p50Ms: host-side inference; pipeline p50Ms: time per frame (between detector answers);
-                      ratio: pipeline.fps / raw.fps; overheadMs: pipeline.p50Ms - raw.p50Ms
+                      ratio: pipeline.fps / raw.fps; overheadMs: pipeline.p50Ms - raw.p50Ms; targets: the
+                      performance targets with this run's figures (reported, never an exit code)
   -h, --help          this text
 
 Exit codes: 0 measured, 1 runtime failure (broker down, model or Edge TPU unusable), 64 bad usage, 66 model missing.

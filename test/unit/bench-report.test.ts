@@ -62,6 +62,14 @@ describe('bench report', () => {
     expect(r.rssGrowthMb).toBe(2.5);
     expect(r.rssTrailMb).toEqual({ afterWarmup: 100, afterSynthetic: 100.5, end: 102.5 });
     expect(r.frames).toEqual({ raw: 5, pipeline: 100, jpeg: 100, dropped: 300, errors: 2, received: 198, otherBackend: 0 });
+    expect(r.latencyAddedMs).toEqual({ overInferenceStage: 6, overRuntime: 6 }); // e2e p50 74, inference stage p50 68, runtime p50 68
+    expect(r.targets.map((t) => [t.name, t.value, t.met])).toEqual([
+      ['ratio pipeline/raw', 0.933, false],
+      ['non-inference work per frame', 7.5, false], // 5 ms of 67
+      ['event-loop lag p99', 1.5, true],
+      ['end to end p50 over inference p50', 6, false],
+      ['daemon RSS', 102.5, true],
+    ]);
     expect(r).not.toHaveProperty('sweep');
     expect(JSON.parse(JSON.stringify(r))).toEqual(r);
   });
@@ -88,6 +96,9 @@ describe('bench report', () => {
     for (const stage of ['capture', 'preprocess', 'inference', 'postprocess', 'total', 'end to end']) expect(text).toMatch(new RegExp(`^${stage}`, 'm'));
     expect(text).toMatch(/^capture\s+0\.00\s+0\.00\s+9\.00\s+18\.00$/m);
     expect(text).toContain('rss 102.5 MB (+2.5 MB since warm-up: +0.5 synthetic, +2.0 JPEG)');
+    expect(text).toContain("end to end adds 6.00 ms to the inference stage (p50), 6.00 ms to the runtime's own infer() (p50)");
+    expect(text).toMatch(/non-inference work per frame +7.5 % +<= 3 % of inference +NOT MET/);
+    expect(text).toMatch(/event-loop lag p99 +1.5 +<= 10 ms +met/);
     expect(text).toMatch(/^1 \(best\)\s+14\.9$/m);
     expect(text).toMatch(/^2\s+3\.0$/m);
     // The last column is right-aligned: every row of the runs table ends at the same place.
