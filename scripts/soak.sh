@@ -32,7 +32,7 @@ sample() {
   local rss fds kids processed
   rss=$(ps -o rss= -p "$pid" | tr -d ' ')
   fds=$(ls "/proc/$pid/fd" | wc -l)
-  kids=$(ps -o pid=,comm= --ppid "$pid" | awk '{print $2}' | sort | uniq -c | awk '{printf "%s%s x%s", sep, $2, $1; sep=", "}')
+  kids=$(ps -o comm=,rss= --ppid "$pid" | sort | awk '{printf "%s%s %.1f MB", sep, $1, $2 / 1024; sep=", "}')
   processed=$(grep '"msg":"stats"' "$work/log" | tail -1 | sed -n 's/.*"processed":\([0-9]*\).*/\1/p')
   printf '%s: rss %.1f MB, open fds %s, children [%s], frames processed %s\n' "$1" "$(awk -v r="$rss" 'BEGIN { print r / 1024 }')" "$fds" "$kids" "${processed:-0}"
 }
