@@ -1,3 +1,4 @@
+import type { CameraProgress } from './system/pipeline-watch.js';
 import type { AppConfig } from './config/index.js';
 import { diffConfig, type ConfigChanges } from './config/reload.js';
 import { createSource } from './camera/create-source.js';
@@ -213,11 +214,19 @@ export class Daemon {
     return changes;
   }
 
-  /** Frames processed by all cameras so far: the watchdog pings systemd only while this moves. */
+  /** Frames processed by all cameras so far (READY=1 waits for the first). */
   framesProcessed(): number {
     let n = 0;
     for (const p of this.pipelines.values()) n += p.counters().processed;
     return n;
+  }
+
+  /** Per camera, frames delivered and frames finished: what the watchdog judges (see PipelineWatch). */
+  cameraProgress(): CameraProgress[] {
+    return [...this.pipelines].map(([camera, p]) => {
+      const c = p.counters();
+      return { camera, captured: c.captured, settled: c.processed + c.errors, detectFps: this.config.cameras[camera]?.detect.fps ?? 0 };
+    });
   }
 
   /** One line for `systemctl status`. */

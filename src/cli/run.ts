@@ -1,6 +1,8 @@
+import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Daemon } from '../daemon.js';
 import { createLogger, type Logger } from '../system/logger.js';
+import { PipelineWatch } from '../system/pipeline-watch.js';
 import { SystemdNotifier } from '../system/systemd-notify.js';
 import { DEMO_CONFIG, loadConfigOrExit } from './load-config.js';
 import { EXIT, type CliIo } from './exit-codes.js';
@@ -104,25 +106,27 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
 }
 
 /**
- * WATCHDOG=1 at half of systemd's WatchdogSec, but only while frames are being processed: a pipeline that is stuck
- * (no frame for a whole interval) stops the pings and systemd restarts the service like a crash.
+ * WATCHDOG=1 at half of systemd's WatchdogSec while no camera is stuck (frames arriving, none finished: see
+ * PipelineWatch): systemd then restarts the service like a crash. A camera that gets no frames (offline, a files
+ * camera at the end of its list) does not stop the pings: a restart would not bring its frames back.
  */
 function startWatchdog(daemon: Daemon, notifier: SystemdNotifier, log: Logger): NodeJS.Timeout | undefined {
   const intervalMs = notifier.watchdogIntervalMs();
   if (intervalMs === undefined) return undefined;
-  let last = daemon.framesProcessed();
+  const watch = new PipelineWatch(intervalMs / 2);
+  watch.check(daemon.cameraProgress(), performance.now());
   let withheld = false;
   return setInterval(() => {
-    const now = daemon.framesProcessed();
-    if (now > last) {
+    const stuck = watch.check(daemon.cameraProgress(), performance.now());
+    if (stuck.length === 0) {
       notifier.watchdog();
       notifier.status(daemon.summary());
-      if (withheld) log.info('frames flow again: watchdog pings resumed');
+      if (withheld) log.info('frames are processed again: watchdog pings resumed');
       withheld = false;
     } else if (!withheld) {
       withheld = true;
-      log.error({ intervalMs }, 'no frame processed for a watchdog interval: withholding WATCHDOG=1 so systemd restarts the service');
+      const cameras = stuck.map((s) => `${s.camera} (${Math.round(s.waitingMs / 1000)} s)`).join(', ');
+      log.error({ cameras: stuck.map((s) => s.camera), intervalMs }, `frames arrive but none is processed: ${cameras}; withholding WATCHDOG=1 so systemd restarts the service`);
     }
-    last = now;
   }, intervalMs / 2);
 }

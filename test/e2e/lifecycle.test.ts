@@ -88,6 +88,46 @@ describe('daemon lifecycle: systemd notify and the durable outbox', () => {
     receiver.close();
   }, 40_000);
 
+  it('a folder of pictures (fps 0, no loop): every image once, then the watchdog goes on pinging', async () => {
+    let unixDgram: { createSocket(t: 'unix_dgram'): { bind(p: string): void; on(e: 'message', cb: (b: Buffer) => void): void; close(): void } };
+    try {
+      unixDgram = createRequire(import.meta.url)('unix-dgram');
+    } catch {
+      console.warn('skipped: the optional package unix-dgram did not build here');
+      return;
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'me-folder-'));
+    const socket = join(dir, 'notify');
+    const received: string[] = [];
+    const receiver = unixDgram.createSocket('unix_dgram');
+    receiver.on('message', (b) => received.push(b.toString()));
+    receiver.bind(socket);
+    const seen: Detection[] = [];
+    const client = await mqtt.connectAsync('mqtt://127.0.0.1:1883');
+    client.on('message', (_topic, payload) => seen.push(JSON.parse(payload.toString()) as Detection));
+    await client.subscribeAsync('folder/life/cam/detections', { qos: 1 });
+    const config = writeConfig(dir, 'mqtt://127.0.0.1:1883', {
+      mqtt: { url: 'mqtt://127.0.0.1:1883', topicPrefix: 'folder', outbox: { dir: join(dir, 'outbox') } },
+      cameras: { cam: { source: { type: 'files', path: image('*.bmp'), fps: 0, loop: false }, detect: { fps: 0 } } },
+    });
+    // A 1 s watchdog: pings every 0.5 s, a camera counts as stuck after 0.5 s of frames with none finished.
+    const daemon = spawnCli(['run', '--config', config], { NOTIFY_SOCKET: socket, WATCHDOG_USEC: '1000000' });
+    try {
+      await until(() => daemon.output().stdout.includes('camera source ended'), 30_000, 'the end of the list');
+      const pingsAtEnd = received.filter((m) => m.startsWith('WATCHDOG=1')).length;
+      await sleep(3000);
+      expect(received.filter((m) => m.startsWith('WATCHDOG=1')).length).toBeGreaterThanOrEqual(pingsAtEnd + 4);
+      expect(daemon.output().stdout).not.toMatch(/withholding WATCHDOG=1/);
+      await until(() => seen.length >= 5, 5000, 'the detections');
+      expect(seen.map((d) => d.seq)).toEqual([0, 1, 2, 3, 4]); // bird, cat, dragonfly, grace_hopper, sunflower
+    } finally {
+      daemon.kill('SIGTERM');
+      await client.endAsync();
+      receiver.close();
+    }
+    expect(await waitExit(daemon, 6000)).toEqual({ code: 0, signal: null });
+  }, 60_000);
+
   it('broker stopped mid-stream: every detection arrives afterwards, in order', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'me-outage-'));
     const broker = persistentBroker(dir, await freePort());
