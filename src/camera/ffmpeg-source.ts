@@ -1,5 +1,8 @@
 import type { Logger } from '../system/logger.js';
-import type { Frame, FrameSink, FrameSource, SourceCounters } from './frame.js';
+import { FrameBufferPool } from './frame-buffer-pool.js';
+import type { FrameSink, FrameSource, SourceCounters } from './frame.js';
+import { i420Frame } from './i420-frame.js';
+import { i420Layout, type I420Layout } from './i420-layout.js';
 import { RawFrameAssembler } from './raw-frames.js';
 import { guardSink } from './sink-guard.js';
 import { DEFAULT_SUPERVISOR_TIMING, SupervisedProcess, type RunHandlers, type SupervisorTiming } from './supervised-process.js';
@@ -27,8 +30,11 @@ export function ffmpegArgs(o: FfmpegSourceOptions): string[] {
     ...o.inputOptions,
     ...['-i', o.input, '-an', '-sn', '-dn'],
     // fps before scale: frames we drop are never scaled. Bilinear: cheaper than the bicubic default on a Pi.
-    ...['-vf', `fps=${o.fps},scale=${o.width}:${o.height}:flags=bilinear`],
-    ...['-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1'],
+    // I420 at full range, as the Pi camera gives it: half the bytes of RGB, no colour conversion in ffmpeg (0.7 ms a
+    // 640x480 frame less here), and the pipeline resizes it to the model input in one pass. RGB is made only for
+    // whoever asks (snapshots).
+    ...['-vf', `fps=${o.fps},scale=${o.width}:${o.height}:flags=bilinear:out_range=full`],
+    ...['-pix_fmt', 'yuv420p', '-f', 'rawvideo', 'pipe:1'],
   ];
 }
 
@@ -38,7 +44,7 @@ export function redactInput(input: string): string {
 }
 
 /**
- * A camera (USB, RTSP, file) read through an ffmpeg child that writes fixed-size RGB frames to its stdout.
+ * A camera (USB, RTSP, file) read through an ffmpeg child that writes fixed-size I420 frames to its stdout.
  * Failure policy (SupervisedProcess): when ffmpeg exits or stalls it is logged (warn) and restarted with exponential
  * backoff, `restarts` (and `stalls`) count it, and the sink's status says offline (error after repeated failed starts).
  * `sink.ended` is called only when we give up for good: the binary cannot be run at all (ENOENT, EACCES).
@@ -49,6 +55,9 @@ export class FfmpegSource implements FrameSource {
   private readonly supervisor: SupervisedProcess;
   private sink: Required<FrameSink> | null = null;
   private readonly count = { captured: 0, skipped: 0 };
+  private readonly layout: I420Layout;
+  private readonly yuvPool: FrameBufferPool;
+  private readonly rgbPool: FrameBufferPool;
 
   constructor(
     readonly camera: string,
@@ -60,6 +69,9 @@ export class FfmpegSource implements FrameSource {
       if (!Number.isInteger(options[key]) || options[key] <= 0) throw new Error(`camera ${camera}: ${key} must be a positive integer`);
     }
     if (!(options.fps > 0) || !Number.isFinite(options.fps)) throw new Error(`camera ${camera}: fps must be > 0, got ${options.fps}`);
+    this.layout = i420Layout(options.width, options.height, 'none');
+    this.yuvPool = new FrameBufferPool(this.layout.frameSize);
+    this.rgbPool = new FrameBufferPool(options.width * options.height * 3);
     this.origin = redactInput(options.input);
     this.logger = logger.child({ source: 'ffmpeg' });
     const bin = options.ffmpegPath ?? 'ffmpeg';
@@ -108,9 +120,8 @@ export class FfmpegSource implements FrameSource {
   }
 
   private newRun(): RunHandlers {
-    const assembler = new RawFrameAssembler(this.options.width * this.options.height * 3, (data, firstByteAt) =>
-      this.onFrame(data, firstByteAt),
-    );
+    // The assembler reuses its buffer: each frame is copied into a pooled one (i420Frame) before the next chunk.
+    const assembler = new RawFrameAssembler(this.layout.frameSize, (data, firstByteAt) => this.onFrame(data, firstByteAt), true);
     return {
       data: (chunk) => assembler.push(chunk),
       end: () => {
@@ -120,21 +131,19 @@ export class FfmpegSource implements FrameSource {
     };
   }
 
-  private onFrame(data: Buffer, firstByteAt: number): void {
+  private onFrame(raw: Buffer, firstByteAt: number): void {
     if (!this.supervisor.running) return; // stop() was called: what is still in the pipe is not wanted
     const now = performance.now();
     this.supervisor.frame();
-    const frame: Frame = {
-      camera: this.camera,
-      seq: this.count.captured,
-      capturedAt: now,
-      wallTime: Date.now(),
-      captureMs: now - firstByteAt, // the decode happens inside ffmpeg: this is the time the frame took to arrive
-      width: this.options.width,
-      height: this.options.height,
-      data,
-      origin: this.origin,
-    };
+    const { width, height } = this.options;
+    const frame = i420Frame(
+      // captureMs: the decode happens inside ffmpeg; this is the time the frame took to arrive
+      { camera: this.camera, seq: this.count.captured, capturedAt: now, wallTime: Date.now(), captureMs: now - firstByteAt, width, height, origin: this.origin },
+      raw,
+      this.layout,
+      this.yuvPool,
+      this.rgbPool,
+    );
     this.count.captured++;
     this.sink!.frame(frame);
   }

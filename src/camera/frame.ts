@@ -20,8 +20,9 @@ export interface Frame {
    */
   readonly data: Buffer;
   /**
-   * The camera's own I420 picture (full-range BT.601, rows padded as `layout` says), when the source has one: the
-   * pipeline converts and resizes it to the model input in one pass from here.
+   * The camera's own I420 picture (full range, rows padded as `layout` says), when the source has one (the Pi camera,
+   * ffmpeg): the pipeline converts and resizes it to the model input in one pass from here. BT.601 coefficients are
+   * used: an HD stream coded in BT.709 comes out with slightly shifted colours, too little to matter to a detector.
    */
   i420?: { data: Uint8Array; layout: I420Layout };
   /** Where the frame came from (a file path, an input URL), to name the culprit in errors. */

@@ -70,7 +70,7 @@ function fakeFfmpeg(name: string, body: string, interpreter = process.execPath):
 }
 
 describe('FfmpegSource with a real ffmpeg', () => {
-  it('delivers frames of exactly width*height*3 bytes at about the configured fps', async () => {
+  it('delivers I420 frames of exactly width*height*1.5 bytes (RGB on demand) at about the configured fps', async () => {
     const sink = new RecordingSink();
     const { src } = source({});
     await src.start(sink);
@@ -83,15 +83,17 @@ describe('FfmpegSource with a real ffmpeg', () => {
     expect(fps).toBeGreaterThanOrEqual(6);
     expect(fps).toBeLessThanOrEqual(14);
     for (const [i, f] of sink.frames.entries()) {
-      expect(f.data.length).toBe(160 * 120 * 3);
+      expect(f.i420!.data.length).toBe(160 * 120 * 1.5);
+      expect(f.i420!.layout).toMatchObject({ width: 160, height: 120, yStride: 160, uvStride: 80 });
       expect([f.width, f.height, f.seq, f.camera, f.origin]).toEqual([160, 120, i, 'cam', TESTSRC.input]);
     }
-    expect(sink.frames[0]!.data.equals(sink.frames.at(-1)!.data)).toBe(false); // testsrc2 moves
+    expect(Buffer.from(sink.frames[0]!.i420!.data).equals(sink.frames.at(-1)!.i420!.data)).toBe(false); // testsrc2 moves
+    expect(sink.frames[0]!.data.length).toBe(160 * 120 * 3);
     expect(sink.ends).toEqual([]);
     expect(src.counters()).toMatchObject({ captured: sink.frames.length, restarts: 0 });
   });
 
-  it('delivers RGB in R, G, B order at the requested size', async () => {
+  it('delivers full-range I420 that converts to RGB in R, G, B order at the requested size', async () => {
     const sink = new RecordingSink();
     const { src } = source({ input: 'color=c=red:size=64x48:rate=25', width: 8, height: 6, fps: 5 });
     await src.start(sink);
@@ -191,7 +193,7 @@ describe('FfmpegSource with a fake ffmpeg', () => {
   it('cuts frames exactly, discards the partial frame at exit, restarts, and passes arguments without a shell', async () => {
     const ffmpegPath = fakeFfmpeg(
       'two-and-a-half-frames',
-      `const out = Buffer.alloc(24 * 2 + 12).map((_, i) => i);
+      `const out = Buffer.alloc(12 * 2 + 6).map((_, i) => i);
        process.stderr.write(JSON.stringify(process.argv.slice(2)) + '\\nboom\\n');
        process.stdout.write(out.subarray(0, 30), () => process.stdout.write(out.subarray(30), () => process.exit(3)));`,
     );
@@ -201,7 +203,8 @@ describe('FfmpegSource with a fake ffmpeg', () => {
     const { src, logs } = source(options, FAST);
     await src.start(sink);
     await until('second run', () => sink.frames.length >= 4);
-    expect(sink.frames.slice(0, 4).map((f) => [...f.data])).toEqual([0, 24, 0, 24].map((start) => Array.from({ length: 24 }, (_, i) => start + i)));
+    // 4x2 I420: 8 bytes of luma and 2 of each chroma plane a frame.
+    expect(sink.frames.slice(0, 4).map((f) => [...f.i420!.data])).toEqual([0, 12, 0, 12].map((start) => Array.from({ length: 12 }, (_, i) => start + i)));
     expect(sink.frames.map((f) => f.seq).slice(0, 4)).toEqual([0, 1, 2, 3]);
     const exit = logs.find((l) => l.msg === 'ffmpeg exited, restarting')!;
     expect(exit.reason).toBe('ffmpeg exited with code 3: boom');
@@ -238,10 +241,10 @@ describe('FfmpegSource with a fake ffmpeg', () => {
 });
 
 describe('ffmpegArgs', () => {
-  it('puts input options before -i and asks for fixed-size rgb24 on stdout', () => {
+  it('puts input options before -i and asks for fixed-size full-range I420 on stdout', () => {
     expect(ffmpegArgs(TESTSRC)).toEqual([
       ...['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-f', 'lavfi', '-i', TESTSRC.input],
-      ...['-an', '-sn', '-dn', '-vf', 'fps=10,scale=160:120:flags=bilinear', '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1'],
+      ...['-an', '-sn', '-dn', '-vf', 'fps=10,scale=160:120:flags=bilinear:out_range=full', '-pix_fmt', 'yuv420p', '-f', 'rawvideo', 'pipe:1'],
     ]);
   });
 });

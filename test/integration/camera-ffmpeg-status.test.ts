@@ -65,7 +65,7 @@ describe('FfmpegSource status', () => {
       `#!/bin/sh
 echo run >> ${counter}
 if [ "$(wc -l < ${counter})" -eq 1 ]; then
-  head -c ${80 * 60 * 3 * 2} /dev/zero
+  head -c ${80 * 60 * 1.5 * 2} /dev/zero
   exec sleep 30
 fi
 exec ffmpeg "$@"
