@@ -89,6 +89,7 @@ export class Daemon {
         if (previous && previous !== state.backend) log.warn({ from: previous, to: state.backend, reason: state.reason }, 'detector backend changed');
         publishDetectorState();
       },
+      threadsCache: threadsCacheFile(),
     });
     if (config.http.enabled) {
       this.health = new DaemonHealth(
@@ -260,9 +261,20 @@ export class Daemon {
   }
 }
 
-/** The outbox directory: configured, else the service's state directory (systemd sets $STATE_DIRECTORY), else none. */
+/** The service's state directory: $MOBILENET_EDGE_STATE_DIR, else $STATE_DIRECTORY (set by systemd), else none. */
+export function stateDir(env: NodeJS.ProcessEnv = process.env): string | null {
+  return env.MOBILENET_EDGE_STATE_DIR || env.STATE_DIRECTORY?.split(':')[0] || null;
+}
+
+/** The outbox directory: configured, else the service's state directory, else none. */
 export function outboxDir(configured: string | null, env: NodeJS.ProcessEnv = process.env): string | null {
   if (configured) return configured;
-  const state = env.MOBILENET_EDGE_STATE_DIR || env.STATE_DIRECTORY?.split(':')[0];
+  const state = stateDir(env);
   return state ? join(state, 'outbox') : null;
+}
+
+/** Where `detector.threads: 0` keeps what it measured: in the state directory, else nowhere. */
+export function threadsCacheFile(env: NodeJS.ProcessEnv = process.env): string | null {
+  const state = stateDir(env);
+  return state ? join(state, 'cpu-threads.json') : null;
 }

@@ -125,8 +125,8 @@ export const appSchema = {
       default: 'auto',
     }),
     threads: setting({
-      doc: 'CPU inference threads (1 is fastest on 2 cores; a Pi 4/5 gains from 2-4).',
-      format: int({ min: 1, max: 16 }),
+      doc: 'CPU inference threads; 0: the fastest count is measured at the first start (about 10 s) and kept in the state directory for this model and machine. 1 is fastest on 2 cores; a Pi 4/5 gains from 2-4.',
+      format: int({ min: 0, max: 16 }),
       default: 1,
     }),
     resize: setting({

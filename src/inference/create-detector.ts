@@ -1,3 +1,4 @@
+import { chooseThreads, rawLoopMeasure } from './auto-threads.js';
 import { existsSync } from 'node:fs';
 import { CoralDelegate, type CoralDevice } from 'coral-tflite-delegate';
 import type { DetectorConfig } from '../config/index.js';
@@ -48,6 +49,8 @@ export async function probeEdgeTpu(cfg: DetectorConfig, device: string): Promise
 export interface DetectorHooks {
   /** Called whenever the backend changes (and once at start), for the retained detector topic. */
   onState?(state: DetectorState): void;
+  /** Where `threads: 0` keeps its measurement (a file in the state directory), or null: measured at each start. */
+  threadsCache?: string | null;
 }
 
 /**
@@ -59,8 +62,14 @@ export async function createDetector(cfg: DetectorConfig, log: Logger, hooks: De
   const cpuPath = cpuModelPath(cfg);
   const tpuPath = cfg.backend === 'cpu' ? undefined : edgetpuModelPath(cfg);
   const cpuPlan = cpuPath ? await planModel(cpuPath, planOpts) : undefined;
+  // 0 (measure) is measured on the CPU model (the TPU runs its own ops; the threads only serve the few left on the CPU).
+  let threads = cfg.threads === 0 ? 1 : cfg.threads;
+  if (cfg.threads === 0 && cpuPath && cpuPlan) {
+    const input = cpuPlan.info.inputWidth * cpuPlan.info.inputHeight * 3;
+    threads = (await chooseThreads(cpuPath, hooks.threadsCache ?? null, rawLoopMeasure(cpuPath, input), log)).threads;
+  }
   const cpuDetector = (plan: ModelPlan): TfliteDetector =>
-    new TfliteDetector(plan, { backend: 'cpu', threads: cfg.threads, inferenceTimeoutMs: cfg.inferenceTimeoutMs }, log);
+    new TfliteDetector(plan, { backend: 'cpu', threads, inferenceTimeoutMs: cfg.inferenceTimeoutMs }, log);
 
   if (!tpuPath) {
     if (cfg.backend === 'edgetpu') throw new Error('detector.backend is "edgetpu" but detector.model.edgetpu is not set (and no _edgetpu twin of detector.model.cpu exists)');
@@ -86,7 +95,7 @@ export async function createDetector(cfg: DetectorConfig, log: Logger, hooks: De
         tpuPlan,
         {
           backend: 'edgetpu',
-          threads: cfg.threads,
+          threads,
           inferenceTimeoutMs: cfg.inferenceTimeoutMs,
           // Loading sends the model to the TPU (and firmware, the first time): slower than one inference.
           loadTimeoutMs: Math.max(3000, 5 * cfg.inferenceTimeoutMs),

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -127,6 +127,33 @@ describe('daemon lifecycle: systemd notify and the durable outbox', () => {
     }
     expect(await waitExit(daemon, 6000)).toEqual({ code: 0, signal: null });
   }, 60_000);
+
+  it('detector.threads 0: measured at the first start, kept in the state directory, reused at the next', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'me-threads-'));
+    const state = join(dir, 'state');
+    const config = writeConfig(dir, 'mqtt://127.0.0.1:1883', {
+      detector: { backend: 'cpu', model: { cpu: V1_025 }, threads: 0 },
+      mqtt: { url: 'mqtt://127.0.0.1:1883', topicPrefix: 'threads', outbox: { dir: null } },
+    });
+    const runOnce = async (): Promise<string> => {
+      const daemon = spawnCli(['run', '--config', config], { MOBILENET_EDGE_STATE_DIR: state });
+      try {
+        await until(() => /"msg":"stats"/.test(daemon.output().stdout), 40_000, 'frames through the detector');
+      } finally {
+        daemon.kill('SIGTERM');
+      }
+      expect(await waitExit(daemon, 6000)).toEqual({ code: 0, signal: null });
+      return daemon.output().stdout;
+    };
+    const first = await runOnce();
+    expect(first).toMatch(/CPU threads: measuring the fastest count/);
+    const kept = JSON.parse(readFileSync(join(state, 'cpu-threads.json'), 'utf8')) as Record<string, { threads: number; points: unknown[] }>;
+    const [entry] = Object.values(kept);
+    expect(entry!.points.length).toBeGreaterThanOrEqual(1);
+    const second = await runOnce();
+    expect(second).toMatch(new RegExp(`"threads":${entry!.threads},.*CPU threads: using the count measured for this model and machine`));
+    expect(second).not.toMatch(/measuring the fastest/);
+  }, 90_000);
 
   it('broker stopped mid-stream: every detection arrives afterwards, in order', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'me-outage-'));

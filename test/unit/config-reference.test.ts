@@ -40,7 +40,7 @@ describe('renderConfigReference', () => {
   it('shows format, default and environment variable', () => {
     expect(rowOf('mqtt.url')).toMatch(/\| URL \(mqtt, mqtts, ws, wss, tcp, ssl\) \| `"mqtt:\/\/127\.0\.0\.1:1883"` \| `MOBILENET_EDGE_MQTT_URL` \|$/);
     expect(rowOf('detector.backend')).toContain('one of auto \\| edgetpu \\| cpu');
-    expect(rowOf('detector.threads')).toContain('| integer 1..16 | `1` |');
+    expect(rowOf('detector.threads')).toContain('| integer 0..16 | `1` |');
     expect(rowOf('device.id')).toContain('| the host name | `MOBILENET_EDGE_DEVICE_ID` |');
     expect(rowOf('cameras.<name>.source.type')).toContain('| one of files \\| ffmpeg \\| rpicam | required |');
     expect(rowOf('cameras.<name>.source.path')).toContain("Relative paths are resolved against the config file's directory.");
