@@ -88,7 +88,6 @@ function numeric(integer: boolean, r: Range): Check<number> {
 }
 
 export const int = (r: Range = {}): Check<number> => numeric(true, r);
-
 export const num = (r: Range = {}): Check<number> => numeric(false, r);
 
 export const stringArray = check<string[]>('array of strings', (v) =>
