@@ -58,21 +58,29 @@ async function durableSubscriber(url: string) {
   return { seen, close: () => client.endAsync() };
 }
 
+/** A unix datagram socket standing in for systemd's NOTIFY_SOCKET, or undefined (test skipped) without unix-dgram. */
+function notifyReceiver(dir: string): { socket: string; received: string[]; receiver: { close(): void } } | undefined {
+  let unixDgram: { createSocket(t: 'unix_dgram'): { bind(p: string): void; on(e: 'message', cb: (b: Buffer) => void): void; close(): void } };
+  try {
+    unixDgram = createRequire(import.meta.url)('unix-dgram');
+  } catch {
+    console.warn('skipped: the optional package unix-dgram did not build here');
+    return undefined;
+  }
+  const socket = join(dir, 'notify');
+  const received: string[] = [];
+  const receiver = unixDgram.createSocket('unix_dgram');
+  receiver.on('message', (b) => received.push(b.toString()));
+  receiver.bind(socket);
+  return { socket, received, receiver };
+}
+
 describe('daemon lifecycle: systemd notify and the durable outbox', () => {
   it('tells systemd READY=1, pings WATCHDOG=1 while frames flow, and STOPPING=1 on SIGTERM', async () => {
-    let unixDgram: { createSocket(t: 'unix_dgram'): { bind(p: string): void; on(e: 'message', cb: (b: Buffer) => void): void; close(): void } };
-    try {
-      unixDgram = createRequire(import.meta.url)('unix-dgram');
-    } catch {
-      console.warn('skipped: the optional package unix-dgram did not build here');
-      return;
-    }
     const dir = mkdtempSync(join(tmpdir(), 'me-notify-'));
-    const socket = join(dir, 'notify');
-    const received: string[] = [];
-    const receiver = unixDgram.createSocket('unix_dgram');
-    receiver.on('message', (b) => received.push(b.toString()));
-    receiver.bind(socket);
+    const notify = notifyReceiver(dir);
+    if (!notify) return;
+    const { socket, received, receiver } = notify;
     const daemon = spawnCli(['run', '--config', writeConfig(dir, 'mqtt://127.0.0.1:1883')], { NOTIFY_SOCKET: socket, WATCHDOG_USEC: '1000000' });
     try {
       await until(() => received.some((m) => m.startsWith('WATCHDOG=1')), 20_000, 'a watchdog ping');
@@ -89,19 +97,10 @@ describe('daemon lifecycle: systemd notify and the durable outbox', () => {
   }, 40_000);
 
   it('a folder of pictures (fps 0, no loop): every image once, then the watchdog goes on pinging', async () => {
-    let unixDgram: { createSocket(t: 'unix_dgram'): { bind(p: string): void; on(e: 'message', cb: (b: Buffer) => void): void; close(): void } };
-    try {
-      unixDgram = createRequire(import.meta.url)('unix-dgram');
-    } catch {
-      console.warn('skipped: the optional package unix-dgram did not build here');
-      return;
-    }
     const dir = mkdtempSync(join(tmpdir(), 'me-folder-'));
-    const socket = join(dir, 'notify');
-    const received: string[] = [];
-    const receiver = unixDgram.createSocket('unix_dgram');
-    receiver.on('message', (b) => received.push(b.toString()));
-    receiver.bind(socket);
+    const notify = notifyReceiver(dir);
+    if (!notify) return;
+    const { socket, received, receiver } = notify;
     const seen: Detection[] = [];
     const client = await mqtt.connectAsync('mqtt://127.0.0.1:1883');
     client.on('message', (_topic, payload) => seen.push(JSON.parse(payload.toString()) as Detection));
