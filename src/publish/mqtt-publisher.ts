@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from '../system/logger.js';
+import { ThrottledLog } from '../system/throttled-log.js';
 import type { Outbox, OutboxMessage } from './outbox.js';
+import { SESSION_TAKEN_OVER, SessionTakeover } from './session-takeover.js';
 
 export interface PublisherOptions {
   url: string;
@@ -72,12 +74,26 @@ export class MqttPublisher {
   private readonly onConnectHooks: (() => void)[] = [];
   private readonly subscriptions = new Map<string, (payload: Buffer) => void>();
   private stopping = false;
+  private readonly takeover = new SessionTakeover();
+  /** A flapping connection (see SessionTakeover) must not write a line every second. */
+  private readonly problems: ThrottledLog;
 
   constructor(
     private readonly opts: PublisherOptions,
     private readonly log: Logger,
     private readonly connect: (url: string, options: IClientOptions) => MqttClient = mqtt.connect,
-  ) {}
+  ) {
+    this.problems = new ThrottledLog(log, 60_000);
+  }
+
+  /** Two daemons with one client id kick each other off the broker forever: say so, and what to change. */
+  private warnTakeover(why: string): void {
+    this.problems.warn(
+      'takeover',
+      { url: redactUrl(this.opts.url), clientId: this.opts.clientId },
+      `${why}: another client is probably using the same client id; give each daemon its own device.id (or mqtt.clientId)`,
+    );
+  }
 
   get availabilityTopic(): string {
     return `${this.opts.baseTopic}/availability`;
@@ -122,6 +138,7 @@ export class MqttPublisher {
     this.client = client;
     client.on('connect', () => {
       this.counters.connected = true;
+      this.takeover.connected(Date.now());
       client.options.reconnectPeriod = BASE_RECONNECT_MS;
       this.lastError = '';
       this.log.info({ url: redactUrl(this.opts.url), clientId: this.opts.clientId }, 'connected to MQTT broker');
@@ -139,8 +156,14 @@ export class MqttPublisher {
       client.options.reconnectPeriod = Math.round(next * (0.8 + Math.random() * 0.4));
     });
     client.on('close', () => {
-      if (this.counters.connected && !this.stopping) this.log.warn({ url: redactUrl(this.opts.url) }, 'MQTT connection lost; retrying with backoff');
+      if (this.counters.connected && !this.stopping) {
+        this.problems.warn('lost', { url: redactUrl(this.opts.url) }, 'MQTT connection lost; retrying with backoff');
+        if (this.takeover.closed(Date.now())) this.warnTakeover('the broker keeps closing the connection soon after it opens');
+      }
       this.counters.connected = false;
+    });
+    client.on('disconnect', (packet) => {
+      if (packet.reasonCode === SESSION_TAKEN_OVER) this.warnTakeover('the broker says another connection took over the session');
     });
     client.on('error', (err) => {
       // One line per distinct error, not one per retry.

@@ -1,7 +1,8 @@
-import mqtt from 'mqtt';
+import { EventEmitter } from 'node:events';
+import mqtt, { type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MqttPublisher, type PublisherOptions } from '../../src/publish/mqtt-publisher.js';
-import { silentLogger } from '../../src/system/logger.js';
+import { createLogger, silentLogger } from '../../src/system/logger.js';
 import { Outbox } from '../../src/publish/outbox.js';
 import { TestBroker, freePort } from '../helpers/broker.js';
 import { Subscriber, uniquePrefix } from '../helpers/mqtt.js';
@@ -119,5 +120,38 @@ describe('MqttPublisher', () => {
     await until(() => received.length > 0, 5000, 'the detection');
     expect(received[0]!.expiry).toBeGreaterThan(25);
     expect(received[0]!.expiry).toBeLessThanOrEqual(30);
+  });
+
+  for (const mqtt5 of [false, true]) {
+    // Mosquitto 2.0 closes the older connection without a DISCONNECT reason, on MQTT 5 too: the pattern tells.
+    it(`says so when another client uses the same client id (MQTT ${mqtt5 ? '5' : '3.1.1'})`, async () => {
+      const base = uniquePrefix('twin');
+      const lines: Record<string, unknown>[] = [];
+      const log = createLogger('warn', { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
+      const twins = [0, 1].map(async () => new MqttPublisher(options('mqtt://127.0.0.1:1883', base, await memoryOutbox(), { clientId: `${base}-same`, mqtt5 }), log));
+      for (const p of await Promise.all(twins)) {
+        p.start();
+        cleanups.push(() => p.stop(500));
+      }
+      const warned = () => lines.find((l) => String(l.msg).includes('another client is probably using the same client id'));
+      await until(() => warned() !== undefined, 20_000, 'the takeover warning');
+      expect(warned()).toMatchObject({ clientId: `${base}-same`, msg: expect.stringContaining('give each daemon its own device.id (or mqtt.clientId)') });
+      // Flapping is not a line a second: the loss is logged at most once a minute (with a count after).
+      expect(lines.filter((l) => l.msg === 'MQTT connection lost; retrying with backoff').length).toBeLessThanOrEqual(2);
+    }, 30_000);
+  }
+
+  it('says so at once when an MQTT 5 broker gives "session taken over" as the reason', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const log = createLogger('warn', { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
+    const fake = Object.assign(new EventEmitter(), { connected: false, options: {}, publish: () => undefined, subscribe: () => undefined, end: () => undefined });
+    const pub = new MqttPublisher(options('mqtt://127.0.0.1:1', 'fake', await memoryOutbox(), { mqtt5: true }), log, () => fake as unknown as MqttClient);
+    pub.start();
+    fake.emit('disconnect', { cmd: 'disconnect', reasonCode: 0x8e });
+    expect(lines.map((l) => l.msg)).toEqual([
+      'the broker says another connection took over the session: another client is probably using the same client id; give each daemon its own device.id (or mqtt.clientId)',
+    ]);
+    fake.emit('disconnect', { cmd: 'disconnect', reasonCode: 0 }); // a normal disconnect says nothing
+    expect(lines).toHaveLength(1);
   });
 });
