@@ -5,15 +5,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { spawnCli, waitExit } from '../helpers/cli.js';
 import { Subscriber, clearRetained, uniquePrefix, type Received } from '../helpers/mqtt.js';
 import { SSD_V1, image } from '../helpers/paths.js';
+import { until } from '../helpers/wait.js';
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-async function until(cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 const text = (m: Received): string => m.payload.toString();
 
 describe('events, counts, snapshots, Home Assistant discovery and the HTTP endpoint, through the daemon', () => {

@@ -7,15 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { TestBroker, freePort } from '../helpers/broker.js';
 import { spawnCli, waitExit } from '../helpers/cli.js';
 import { V1_025, image } from '../helpers/paths.js';
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
+import { sleep, until } from '../helpers/wait.js';
 
 /** A daemon config: a classifier on a looping photo, fast enough to publish many detections. */
 function writeConfig(dir: string, brokerUrl: string, extra: Record<string, unknown> = {}): string {

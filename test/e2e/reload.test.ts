@@ -6,15 +6,7 @@ import { TestBroker, freePort } from '../helpers/broker.js';
 import { runCli, spawnCli, waitExit } from '../helpers/cli.js';
 import { Subscriber, uniquePrefix } from '../helpers/mqtt.js';
 import { V1_025, image } from '../helpers/paths.js';
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
+import { until } from '../helpers/wait.js';
 
 const config = (prefix: string, url: string, minScore: number) => ({
   device: { id: 'hup' },

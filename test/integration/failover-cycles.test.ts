@@ -5,6 +5,7 @@ import { createDetector } from '../../src/inference/create-detector.js';
 import type { DetectorState } from '../../src/inference/failover-detector.js';
 import { silentLogger } from '../../src/system/logger.js';
 import { makeTpuWorld, stubDetectorConfig } from '../helpers/tpu-world.js';
+import { until } from '../helpers/wait.js';
 
 /** Direct children of this process with their state letter (Z = zombie), leaving out the ps that lists them. */
 function children(): { pid: number; stat: string; comm: string }[] {
@@ -12,14 +13,6 @@ function children(): { pid: number; stat: string; comm: string }[] {
   const rows = out ? out.split('\n').map((l) => l.trim().split(/\s+/)) : [];
   return rows.map(([pid, stat, comm]) => ({ pid: Number(pid), stat: stat!, comm: comm! })).filter((c) => c.comm !== 'ps');
 }
-
-const until = async (cond: () => boolean, ms: number, what: string): Promise<void> => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 
 describe('20 failover/recovery cycles on the stub Edge TPU', () => {
   const world = makeTpuWorld();

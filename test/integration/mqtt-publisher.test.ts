@@ -6,6 +6,7 @@ import { createLogger, silentLogger } from '../../src/system/logger.js';
 import { Outbox } from '../../src/publish/outbox.js';
 import { TestBroker, freePort } from '../helpers/broker.js';
 import { Subscriber, uniquePrefix } from '../helpers/mqtt.js';
+import { until } from '../helpers/wait.js';
 
 const queued = { qos: 1 as const, retain: false, offline: 'queue' as const };
 
@@ -25,14 +26,6 @@ function options(url: string, baseTopic: string, outbox: Outbox, extra: Partial<
     ...extra,
   };
 }
-
-const until = async (cond: () => boolean, ms: number, what: string): Promise<void> => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 
 describe('MqttPublisher', () => {
   const cleanups: (() => Promise<void>)[] = [];

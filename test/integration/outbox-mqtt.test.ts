@@ -7,6 +7,7 @@ import { Outbox, type OutboxMessage } from '../../src/publish/outbox.js';
 import { silentLogger } from '../../src/system/logger.js';
 import { TestBroker, freePort } from '../helpers/broker.js';
 import { Subscriber, uniquePrefix } from '../helpers/mqtt.js';
+import { until } from '../helpers/wait.js';
 
 /** The wiring the publisher is meant to have: publish at the message's QoS, ack the outbox on PUBACK. */
 function send(client: MqttClient, outbox: Outbox, id: number, msg: OutboxMessage): void {
@@ -14,14 +15,6 @@ function send(client: MqttClient, outbox: Outbox, id: number, msg: OutboxMessage
     if (!err) outbox.ack(id);
   });
 }
-
-const until = async (cond: () => boolean, ms: number, what: string): Promise<void> => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 
 describe('Outbox with a real broker', () => {
   const cleanups: (() => Promise<void> | void)[] = [];
