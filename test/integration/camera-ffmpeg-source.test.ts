@@ -7,6 +7,7 @@ import { FfmpegSource, ffmpegArgs, type FfmpegSourceOptions, type FfmpegTiming }
 import type { Frame, FrameSink } from '../../src/camera/frame.js';
 import { LatestFrameSlot } from '../../src/camera/latest-frame-slot.js';
 import { trackSourceTimers } from '../helpers/timers.js';
+import { until as waitUntil } from '../helpers/wait.js';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'camera-ffmpeg-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -38,13 +39,8 @@ class RecordingSink implements FrameSink {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-async function until(what: string, done: () => boolean, timeoutMs = 8_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!done()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
+/** `until` with the camera suites' argument order: what first, 8 s by default. */
+const until = (what: string, done: () => boolean, timeoutMs = 8_000): Promise<void> => waitUntil(done, timeoutMs, what, 10);
 function expectGone(pid: number): void {
   expect(() => process.kill(pid, 0)).toThrow(expect.objectContaining({ code: 'ESRCH' }));
 }

@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { FfmpegSource, type FfmpegSourceOptions } from '../../src/camera/ffmpeg-source.js';
 import type { CameraState, FrameSink } from '../../src/camera/frame.js';
+import { until as waitUntil } from '../helpers/wait.js';
 
 /** The camera state the ffmpeg source reports through the shared SupervisedProcess (same calls as rpicam). */
 const tmp = mkdtempSync(path.join(tmpdir(), 'camera-ffmpeg-status-'));
@@ -13,14 +14,8 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const OPTIONS: FfmpegSourceOptions = { input: 'testsrc2=size=160x120:rate=20', inputOptions: ['-re', '-f', 'lavfi'], width: 80, height: 60, fps: 10 };
 const FAST = { backoffMinMs: 50, backoffMaxMs: 200, killAfterMs: 300 };
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-async function until(what: string, done: () => boolean, timeoutMs = 8_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!done()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
+/** `until` with the camera suites' argument order: what first, 8 s by default. */
+const until = (what: string, done: () => boolean, timeoutMs = 8_000): Promise<void> => waitUntil(done, timeoutMs, what, 10);
 
 function recorder(): FrameSink & { frames: number; statuses: string[]; ends: string[] } {
   const r = {

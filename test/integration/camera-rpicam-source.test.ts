@@ -10,6 +10,7 @@ import { RpicamSource } from '../../src/camera/rpicam-source.js';
 import type { SupervisorTiming } from '../../src/camera/supervised-process.js';
 import { trackSourceTimers } from '../helpers/timers.js';
 import { RPICAM_DEFAULTS } from '../helpers/rpicam-defaults.js';
+import { until as waitUntil } from '../helpers/wait.js';
 
 /*
  * RpicamSource against test/fixtures/rpicam/rpicam-vid: a bash stand-in driven by ffmpeg's lavfi sources that pads
@@ -68,13 +69,8 @@ class RecordingSink implements FrameSink {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-async function until(what: string, done: () => boolean, timeoutMs = 8_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!done()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
+/** `until` with the camera suites' argument order: what first, 8 s by default. */
+const until = (what: string, done: () => boolean, timeoutMs = 8_000): Promise<void> => waitUntil(done, timeoutMs, what, 10);
 function expectGone(pid: number): void {
   expect(() => process.kill(pid, 0)).toThrow(expect.objectContaining({ code: 'ESRCH' }));
 }

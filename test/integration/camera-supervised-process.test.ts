@@ -1,17 +1,13 @@
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SupervisedProcess, type ExitVerdict, type RunEnd, type SupervisorTiming } from '../../src/camera/supervised-process.js';
+import { until as waitUntil } from '../helpers/wait.js';
 
 type LogLine = { level: number; msg: string; [k: string]: unknown };
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-async function until(what: string, done: () => boolean, timeoutMs = 8_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!done()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
+/** `until` with the camera suites' argument order: what first, 8 s by default. */
+const until = (what: string, done: () => boolean, timeoutMs = 8_000): Promise<void> => waitUntil(done, timeoutMs, what, 10);
 
 const FAST: Partial<SupervisorTiming> = { backoffMinMs: 50, backoffMaxMs: 200, killAfterMs: 300, stableAfterMs: 60_000 };
 
