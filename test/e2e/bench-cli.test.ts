@@ -1,22 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BenchReport } from '../../src/bench/report.js';
 import { benchCommand } from '../../src/cli/bench.js';
-import type { CliIo } from '../../src/cli/exit-codes.js';
 import { STUB_LIBRARY } from '../helpers/edgetpu-stub.js';
 import { V1_025 } from '../helpers/paths.js';
 import { makeTpuWorld } from '../helpers/tpu-world.js';
-
-function fakeIo(): CliIo & { out: () => string; err: () => string } {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c: Buffer) => (out += c.toString()));
-  stderr.on('data', (c: Buffer) => (err += c.toString()));
-  return { stdout, stderr, isTTY: false, out: () => out, err: () => err };
-}
+import { captureIo } from '../helpers/cli.js';
 
 /** Processes this test process started and has not reaped: every inference host must be gone after a bench. */
 function children(): string[] {
@@ -71,7 +60,7 @@ describe('mobilenet-edge bench', () => {
   });
 
   it('measures raw, pipeline and end to end on the CPU and prints one JSON object', async () => {
-    const io = fakeIo();
+    const io = captureIo();
     const started = Date.now();
     const code = await benchCommand(['--model', V1_025, '--seconds', '4', '--json'], io);
     expect(code, io.err()).toBe(0);
@@ -88,7 +77,7 @@ describe('mobilenet-edge bench', () => {
   it('runs the Edge TPU path through the stub libedgetpu and reports the per-frame overhead', async () => {
     const world = makeTpuWorld();
     process.env.MOBILENET_EDGE_STUB_CONTROL = world.control; // the inference hosts inherit it
-    const io = fakeIo();
+    const io = captureIo();
     const code = await benchCommand(
       ['--model', world.cpuModel, '--backend', 'edgetpu', '--library', STUB_LIBRARY, '--probe-root', world.root, '--seconds', '4', '--json'],
       io,
@@ -104,14 +93,14 @@ describe('mobilenet-edge bench', () => {
 
   it('says so at once when the Edge TPU is missing', async () => {
     const world = makeTpuWorld();
-    const io = fakeIo();
+    const io = captureIo();
     const code = await benchCommand(['--model', world.cpuModel, '--backend', 'edgetpu', '--library', STUB_LIBRARY, '--probe-root', world.dir, '--seconds', '4'], io);
     expect(code).toBe(1);
     expect(io.err()).toMatch(/Edge TPU not usable: no Edge TPU/);
   });
 
   it('fails fast with a clear error when the broker is down', async () => {
-    const io = fakeIo();
+    const io = captureIo();
     const started = Date.now();
     const code = await benchCommand(['--model', V1_025, '--seconds', '4', '--mqtt', 'mqtt://127.0.0.1:1'], io);
     expect(code).toBe(1);

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
+import type { CliIo } from '../../src/cli/exit-codes.js';
 import { ROOT } from './paths.js';
 
 const MAIN = resolve(ROOT, 'src', 'main.ts');
@@ -53,4 +54,12 @@ export function waitExit(child: ChildProcess, timeoutMs: number): Promise<{ code
       resolveExit({ code, signal });
     });
   });
+}
+
+/** In-process CLI io that keeps what a command writes: `out()` and `err()` return it so far. */
+export function captureIo(): CliIo & { out: () => string; err: () => string } {
+  let out = '';
+  let err = '';
+  const sink = (append: (s: string) => void) => ({ write: (s: string) => (append(String(s)), true) }) as unknown as NodeJS.WritableStream;
+  return { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)), isTTY: false, out: () => out, err: () => err };
 }

@@ -3,21 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { inspectCommand } from '../../src/cli/inspect.js';
-import type { CliIo } from '../../src/cli/exit-codes.js';
 import { inspectMobilenetV1, inspectModelFile } from '../../src/inspect/inspect-model.js';
 import type { InspectReport } from '../../src/inspect/types.js';
 import { SSD_V1, V1_025, V2_224, model } from '../helpers/paths.js';
+import { captureIo } from '../helpers/cli.js';
 
 const V1_05 = model('mobilenet_v1_0.5_160_quant.tflite');
 const V1_075 = model('mobilenet_v1_0.75_192_quant.tflite');
 const edgetpu = (file: string) => model(file.replace(/\.tflite$/, '_edgetpu.tflite'));
-
-function fakeIo(): CliIo & { out: () => string; err: () => string } {
-  let out = '';
-  let err = '';
-  const sink = (append: (s: string) => void) => ({ write: (s: string) => (append(String(s)), true) }) as unknown as NodeJS.WritableStream;
-  return { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)), isTTY: false, out: () => out, err: () => err };
-}
 
 const noStack = (s: string) => expect(s).not.toMatch(/\n\s+at .+:\d+:\d+/);
 const within = (measured: number | null, published: number, tolerance = 0.05) =>
@@ -111,7 +104,7 @@ describe('inspect on _edgetpu models', () => {
   it('names the payload size exactly (custom_options of the op)', async () => {
     const r = await inspectModelFile(edgetpu(V1_025));
     expect(r.edgetpu!.customOps[0]!.payloadBytes).toBe(778_324);
-    const io = fakeIo();
+    const io = captureIo();
     expect(await inspectCommand([edgetpu(V1_025)], io)).toBe(0);
     expect(io.out()).toContain('1 edgetpu-custom-op, compiled payload 778,324 bytes');
     expect(io.out()).toContain('on the CPU: nothing, the whole graph runs on the TPU');
@@ -126,7 +119,7 @@ describe('inspect on _edgetpu models', () => {
     expect(r.layers[0]).toMatchObject({ macs: null, params: null, payloadBytes: 1_720_404 });
     expect(r.edgetpu).toMatchObject({ twin: null, tpuMacs: null });
     expect(r.costFrom).toMatch(/not visible.*no CPU twin \(mobilenet_v1_0\.5_160_quant\.tflite\)/);
-    const io = fakeIo();
+    const io = captureIo();
     expect(await inspectCommand([lone, '--json'], io)).toBe(0);
     expect(JSON.parse(io.out()).totals).toEqual({ macs: null, params: null });
   });
@@ -136,7 +129,7 @@ describe('inspect: files it cannot use', () => {
   const dir = mkdtempSync(join(tmpdir(), 'me-inspect-bad-'));
 
   it('a missing file: exit 66, one line naming it', async () => {
-    const io = fakeIo();
+    const io = captureIo();
     const missing = join(dir, 'nope.tflite');
     expect(await inspectCommand([missing], io)).toBe(66);
     expect(io.err()).toBe(`error: ${missing}: no such file\n`);
@@ -150,7 +143,7 @@ describe('inspect: files it cannot use', () => {
   ])('%s: exit 65, one line naming the file, no stack', async (name, bytes, message) => {
     const file = join(dir, name);
     writeFileSync(file, bytes);
-    const io = fakeIo();
+    const io = captureIo();
     expect(await inspectCommand([file, '--json'], io)).toBe(65);
     expect(io.err()).toMatch(message);
     expect(io.err().trim().split('\n')).toHaveLength(1);
@@ -159,13 +152,13 @@ describe('inspect: files it cannot use', () => {
   });
 
   it('a directory is an unusable input (65)', async () => {
-    const io = fakeIo();
+    const io = captureIo();
     expect(await inspectCommand([dir], io)).toBe(65);
     expect(io.err()).toContain('is a directory');
   });
 
   it('a valid model with only an unknown custom op is inspected, not refused', async () => {
-    const io = fakeIo();
+    const io = captureIo();
     expect(await inspectCommand([model('model_invoking_error.tflite'), '--json'], io)).toBe(0);
     const r = JSON.parse(io.out());
     expect(r).toMatchObject({ family: 'unknown', totals: { macs: 0, params: 0 } });

@@ -1,21 +1,11 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { benchModelPath } from '../../src/bench/run-bench.js';
 import { BENCH_HELP, benchCommand, defaultImages, defaultModelPath, parseSeconds, parseThreads } from '../../src/cli/bench.js';
-import { UsageError, type CliIo } from '../../src/cli/exit-codes.js';
-
-function fakeIo(): CliIo & { out: () => string; err: () => string } {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c: Buffer) => (out += c.toString()));
-  stderr.on('data', (c: Buffer) => (err += c.toString()));
-  return { stdout, stderr, isTTY: false, out: () => out, err: () => err };
-}
+import { UsageError } from '../../src/cli/exit-codes.js';
+import { captureIo } from '../helpers/cli.js';
 
 describe('bench command line', () => {
   it('parses --threads and --seconds, refusing what cannot be run', () => {
@@ -29,15 +19,15 @@ describe('bench command line', () => {
   });
 
   it('prints its help, and rejects a bad backend as usage', async () => {
-    const io = fakeIo();
+    const io = captureIo();
     expect(await benchCommand(['--help'], io)).toBe(0);
     expect(io.out()).toBe(BENCH_HELP);
-    await expect(benchCommand(['--backend', 'gpu'], fakeIo())).rejects.toThrow(/--backend must be cpu or edgetpu/);
-    await expect(benchCommand(['extra'], fakeIo())).rejects.toThrow();
+    await expect(benchCommand(['--backend', 'gpu'], captureIo())).rejects.toThrow(/--backend must be cpu or edgetpu/);
+    await expect(benchCommand(['extra'], captureIo())).rejects.toThrow();
   });
 
   it('names a missing model and exits 66 without starting anything', async () => {
-    const io = fakeIo();
+    const io = captureIo();
     expect(await benchCommand(['--model', '/nonexistent/m.tflite', '--json'], io)).toBe(66);
     expect(io.err()).toContain('/nonexistent/m.tflite: no such file');
     expect(io.out()).toBe('');

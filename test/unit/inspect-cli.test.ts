@@ -1,23 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { INSPECT_HELP, inspectCommand } from '../../src/cli/inspect.js';
-import { UsageError, type CliIo } from '../../src/cli/exit-codes.js';
-
-function fakeIo(): CliIo & { out: () => string; err: () => string } {
-  let out = '';
-  let err = '';
-  const sink = (append: (s: string) => void) => ({ write: (s: string) => (append(String(s)), true) }) as unknown as NodeJS.WritableStream;
-  return {
-    stdout: sink((s) => (out += s)),
-    stderr: sink((s) => (err += s)),
-    isTTY: false,
-    out: () => out,
-    err: () => err,
-  };
-}
+import { UsageError } from '../../src/cli/exit-codes.js';
+import { captureIo } from '../helpers/cli.js';
 
 describe('inspect: command line', () => {
   it('--help prints the usage with the counting convention', async () => {
-    const io = fakeIo();
+    const io = captureIo();
     expect(await inspectCommand(['--help'], io)).toBe(0);
     expect(io.out()).toBe(INSPECT_HELP);
     expect(INSPECT_HELP).toMatch(/outH\*outW\*kH\*kW\*\(inC\/groups\)\*outC/);
@@ -37,16 +25,16 @@ describe('inspect: command line', () => {
     [['--mobilenet-v1', '--measure'], /--measure times a real model: give a MODEL file/],
     [['--mobilenet-v1', '--fps', '10'], /--fps only applies with --measure/],
   ])('%j is a usage error', async (argv, message) => {
-    await expect(inspectCommand(argv, fakeIo())).rejects.toThrow(UsageError);
-    await expect(inspectCommand(argv, fakeIo())).rejects.toThrow(message);
+    await expect(inspectCommand(argv, captureIo())).rejects.toThrow(UsageError);
+    await expect(inspectCommand(argv, captureIo())).rejects.toThrow(message);
   });
 
   it('an unknown option is parseArgs\' usage error (main maps it to 64)', async () => {
-    await expect(inspectCommand(['--bogus'], fakeIo())).rejects.toMatchObject({ code: 'ERR_PARSE_ARGS_UNKNOWN_OPTION' });
+    await expect(inspectCommand(['--bogus'], captureIo())).rejects.toMatchObject({ code: 'ERR_PARSE_ARGS_UNKNOWN_OPTION' });
   });
 
   it('--mobilenet-v1 --json gives the documented keys, defaulting to alpha 1 at 224', async () => {
-    const io = fakeIo();
+    const io = captureIo();
     expect(await inspectCommand(['--mobilenet-v1', '--json'], io)).toBe(0);
     const lines = io.out().trim().split('\n');
     expect(lines).toHaveLength(1);
@@ -61,7 +49,7 @@ describe('inspect: command line', () => {
   });
 
   it('--mobilenet-v1 prints the totals and the Table 2 shares as text', async () => {
-    const io = fakeIo();
+    const io = captureIo();
     expect(await inspectCommand(['--mobilenet-v1', '--alpha', '0.5', '--resolution', '160'], io)).toBe(0);
     expect(io.out()).toContain('Total: 76.52 M mult-adds, 1.326 M parameters');
     expect(io.out()).toMatch(/conv 1x1\s+13\s+[\d,]+\s+89\.92%/);
