@@ -1,8 +1,8 @@
-import { chooseThreads, rawLoopMeasure } from './auto-threads.js';
 import { existsSync } from 'node:fs';
 import { CoralDelegate, type CoralDevice } from 'coral-tflite-delegate';
 import type { DetectorConfig } from '../config/index.js';
 import type { Logger } from '../system/logger.js';
+import { chooseThreads, rawLoopMeasure } from './auto-threads.js';
 import type { Detector } from './detector.js';
 import { listTpus, matchDevice, probeLibrary } from './edgetpu/probe.js';
 import { FailoverDetector, type DetectorState } from './failover-detector.js';

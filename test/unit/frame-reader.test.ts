@@ -57,7 +57,7 @@ describe('the inference host frame reader', () => {
         got.push({ id: r.id, data: Buffer.from(r.data), bufferBytes: r.data.buffer.byteLength }); // the buffer goes back after this
         wake();
       },
-      end: (reason) => ends.push(reason),
+      end: (reason, closed) => ends.push(`${closed ? "closed" : "failed"}: ${reason}`),
     });
 
     const sizes = [270_000, 12, 270_000, 0, 270_000, 270_000];
@@ -76,16 +76,16 @@ describe('the inference host frame reader', () => {
     expect(got[6]!.bufferBytes).toBe(270_000);
     close();
     await ended(ends);
-    expect(ends).toEqual(['frames pipe closed']);
+    expect(ends).toEqual(['closed: frames pipe closed']);
   });
 
   it('reports a record cut short by the end of the pipe', async () => {
     const { readFd, writeFd, close } = fifo('short');
     const ends: string[] = [];
-    startFrameReader(readFd, { frame: () => undefined, end: (reason) => ends.push(reason) });
+    startFrameReader(readFd, { frame: () => undefined, end: (reason, closed) => ends.push(`${closed ? "closed" : "failed"}: ${reason}`) });
     writeSync(writeFd, Buffer.concat([encodeRequestHeader(1, 1000), Buffer.alloc(10)]));
     close();
     await ended(ends);
-    expect(ends).toEqual(['frames pipe unreadable: frames pipe closed in the middle of a record']);
+    expect(ends).toEqual(['failed: frames pipe unreadable: frames pipe closed in the middle of a record']);
   });
 });

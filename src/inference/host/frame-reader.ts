@@ -66,8 +66,11 @@ export interface FrameRecord {
 
 export interface FrameReaderHandlers {
   frame(record: FrameRecord): void;
-  /** The pipe ended (the daemon is gone) or could not be read: no frame will come any more. */
-  end(reason: string): void;
+  /**
+   * No frame will come any more: `closed` when the daemon closed the pipe (it is stopping this host, or gone), else the
+   * pipe could not be read and `reason` says why.
+   */
+  end(reason: string, closed: boolean): void;
 }
 
 /**
@@ -79,7 +82,8 @@ export function startFrameReader(fd: number, handlers: FrameReaderHandlers): Wor
   const worker = new Worker(READER_JS, { eval: true, workerData: { fd, recycle: port2 }, transferList: [port2] });
   worker.on('message', (msg: { id: number; length: number; buffer: ArrayBuffer } | { end: string; message?: string }) => {
     if ('end' in msg) {
-      handlers.end(msg.end === 'eof' ? 'frames pipe closed' : `frames pipe unreadable: ${msg.message}`);
+      if (msg.end === 'eof') handlers.end('frames pipe closed', true);
+      else handlers.end(`frames pipe unreadable: ${msg.message}`, false);
       return;
     }
     try {
@@ -88,6 +92,6 @@ export function startFrameReader(fd: number, handlers: FrameReaderHandlers): Wor
       port1.postMessage(msg.buffer, [msg.buffer]);
     }
   });
-  worker.on('error', (err) => handlers.end(`frame reader failed: ${err.message}`));
+  worker.on('error', (err) => handlers.end(`frame reader failed: ${err.message}`, false));
   return worker;
 }

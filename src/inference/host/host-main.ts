@@ -115,9 +115,9 @@ startFrameReader(4, {
       results.write(encodeError(id, err instanceof Error ? err.message : String(err)));
     }
   },
-  end(reason) {
-    // The daemon closed the pipe (it is stopping us, or gone: 'disconnect' exits too); anything else is fatal here.
-    if (reason !== 'frames pipe closed') {
+  end(reason, closed) {
+    // A closed pipe means the daemon is stopping us or gone ('disconnect' exits too); an unreadable one is fatal.
+    if (!closed) {
       process.stderr.write(`inference host: ${reason}\n`);
       process.exit(1);
     }
