@@ -6,6 +6,7 @@ import { i420Layout, type I420Layout } from './i420-layout.js';
 import { RawFrameAssembler } from './raw-frames.js';
 import { guardSink } from './sink-guard.js';
 import { DEFAULT_SUPERVISOR_TIMING, SupervisedProcess, type RunHandlers, type SupervisorTiming } from './supervised-process.js';
+import { maskUrlValue } from '../system/secrets.js';
 
 export interface FfmpegSourceOptions {
   /** Anything ffmpeg reads: a file, /dev/video0, rtsp://..., a lavfi graph. */
@@ -38,11 +39,6 @@ export function ffmpegArgs(o: FfmpegSourceOptions): string[] {
   ];
 }
 
-/** Hides the password of rtsp://user:pass@host inputs, which end up in logs and frame origins. */
-export function redactInput(input: string): string {
-  return input.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/@:]*):[^/@]*@/i, '$1:***@');
-}
-
 /**
  * A camera (USB, RTSP, file) read through an ffmpeg child that writes fixed-size I420 frames to its stdout.
  * Failure policy (SupervisedProcess): when ffmpeg exits or stalls it is logged (warn) and restarted with exponential
@@ -72,7 +68,7 @@ export class FfmpegSource implements FrameSource {
     this.layout = i420Layout(options.width, options.height, 'none');
     this.yuvPool = new FrameBufferPool(this.layout.frameSize);
     this.rgbPool = new FrameBufferPool(options.width * options.height * 3);
-    this.origin = redactInput(options.input);
+    this.origin = maskUrlValue(options.input);
     this.logger = logger.child({ source: 'ffmpeg' });
     const bin = options.ffmpegPath ?? 'ffmpeg';
     const where = options.ffmpegPath ? ` at ${options.ffmpegPath}` : '';
@@ -82,7 +78,7 @@ export class FfmpegSource implements FrameSource {
         command: () => ({ bin, args: ffmpegArgs(options) }),
         stopSignal: 'SIGTERM',
         fps: options.fps,
-        redact: redactInput,
+        redact: maskUrlValue,
         classifyExit: ({ code, signal, stderr }) => {
           const last = stderr.at(-1);
           return { reason: `ffmpeg ${signal ? `was killed by ${signal}` : `exited with code ${code}`}${last ? `: ${last}` : ''}` };

@@ -2,6 +2,8 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Daemon } from '../daemon.js';
 import { createLogger, type Logger } from '../system/logger.js';
+import { SecretScrubber } from '../system/secrets.js';
+import { configSecrets } from '../config/index.js';
 import { PipelineWatch } from '../system/pipeline-watch.js';
 import { SystemdNotifier } from '../system/systemd-notify.js';
 import { DEMO_CONFIG, loadConfigOrExit } from './load-config.js';
@@ -35,7 +37,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   const loaded = loadConfigOrExit(values.demo ? DEMO_CONFIG : values.config, io);
   if (typeof loaded === 'number') return loaded;
   const { config, file } = loaded;
-  const log = createLogger(config.log.level);
+  const log = createLogger(config.log.level, undefined, new SecretScrubber(configSecrets(config)));
   log.info({ config: file, device: config.device.id, pid: process.pid }, 'starting mobilenet-edge');
 
   const daemon = new Daemon(config, log);

@@ -1,6 +1,6 @@
 export { loadConfig, chooseConfigFile, CONFIG_ENV, SYSTEM_CONFIG, type AppConfig, type LoadOptions } from './load.js';
 export { ConfigError, formatConfigError, type ConfigProblem } from './errors.js';
-export { redactConfig, REDACTED } from './redact.js';
+export { configSecrets, redactConfig, REDACTED } from './redact.js';
 export { renderConfigReference } from './reference.js';
 export { appSchema, filtersSchema, LOG_LEVELS, type DetectorConfig, type FiltersConfig, type MqttConfig } from './schema.js';
 export {

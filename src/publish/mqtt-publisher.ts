@@ -4,6 +4,7 @@ import type { Logger } from '../system/logger.js';
 import { ThrottledLog } from '../system/throttled-log.js';
 import type { Outbox, OutboxMessage } from './outbox.js';
 import { SESSION_TAKEN_OVER, SessionTakeover } from './session-takeover.js';
+import { maskUrlValue } from '../system/secrets.js';
 
 export interface PublisherOptions {
   url: string;
@@ -90,7 +91,7 @@ export class MqttPublisher {
   private warnTakeover(why: string): void {
     this.problems.warn(
       'takeover',
-      { url: redactUrl(this.opts.url), clientId: this.opts.clientId },
+      { url: maskUrlValue(this.opts.url), clientId: this.opts.clientId },
       `${why}: another client is probably using the same client id; give each daemon its own device.id (or mqtt.clientId)`,
     );
   }
@@ -141,7 +142,7 @@ export class MqttPublisher {
       this.takeover.connected(Date.now());
       client.options.reconnectPeriod = BASE_RECONNECT_MS;
       this.lastError = '';
-      this.log.info({ url: redactUrl(this.opts.url), clientId: this.opts.clientId }, 'connected to MQTT broker');
+      this.log.info({ url: maskUrlValue(this.opts.url), clientId: this.opts.clientId }, 'connected to MQTT broker');
       client.publish(this.availabilityTopic, 'online', { qos: 1, retain: true });
       for (const topic of this.subscriptions.keys()) client.subscribe(topic, { qos: 1 });
       for (const hook of this.onConnectHooks) hook();
@@ -157,7 +158,7 @@ export class MqttPublisher {
     });
     client.on('close', () => {
       if (this.counters.connected && !this.stopping) {
-        this.problems.warn('lost', { url: redactUrl(this.opts.url) }, 'MQTT connection lost; retrying with backoff');
+        this.problems.warn('lost', { url: maskUrlValue(this.opts.url) }, 'MQTT connection lost; retrying with backoff');
         if (this.takeover.closed(Date.now())) this.warnTakeover('the broker keeps closing the connection soon after it opens');
       }
       this.counters.connected = false;
@@ -169,7 +170,7 @@ export class MqttPublisher {
       // One line per distinct error, not one per retry.
       if (err.message !== this.lastError) {
         this.lastError = err.message;
-        this.log.warn({ url: redactUrl(this.opts.url), err: err.message }, 'MQTT broker unreachable or refused the connection; retrying');
+        this.log.warn({ url: maskUrlValue(this.opts.url), err: err.message }, 'MQTT broker unreachable or refused the connection; retrying');
       }
     });
   }
@@ -272,13 +273,3 @@ export class MqttPublisher {
   }
 }
 
-/** The broker URL without credentials, for logs. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '[redacted]';
-    return u.toString();
-  } catch {
-    return '[unparsable url]';
-  }
-}

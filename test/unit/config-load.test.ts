@@ -222,8 +222,8 @@ describe('redactConfig', () => {
   it('hides the password, the TLS key and URL passwords', () => {
     expect(red.mqtt.password).toBe('[redacted]');
     expect(red.mqtt.tls.key).toBe('[redacted]');
-    expect(red.mqtt.url).toBe('mqtt://bob:[redacted]@broker:1883');
-    expect(red.cameras.door?.source).toMatchObject({ input: 'rtsp://admin:[redacted]@10.0.0.9/stream' });
+    expect(red.mqtt.url).toBe('mqtt://bob:***@broker:1883');
+    expect(red.cameras.door?.source).toMatchObject({ input: 'rtsp://admin:***@10.0.0.9/stream' });
     expect(JSON.stringify(red)).not.toMatch(/topsecret|hunter2|client\.key|:pw@/);
   });
 
