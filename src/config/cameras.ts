@@ -1,5 +1,5 @@
 import type { ConfigProblem } from './errors.js';
-import { bool, evenInt, int, isPlainObject, num, oneOf, orNull, polygonList, requiredText, rpicamArgConflict, rpicamExtraArgs, stringArray, text, zoneMap, type Polygon } from './formats.js';
+import { bool, evenInt, int, isPlainObject, num, oneOf, orNull, rate, polygonList, requiredText, rpicamArgConflict, rpicamExtraArgs, stringArray, text, zoneMap, type Polygon } from './formats.js';
 import { filtersSchema, type FiltersConfig } from './schema.js';
 import { setting, type SchemaTree, type Setting, type ValueOf } from './setting.js';
 import { checkMessage, runSchema, type PathValue } from './validate.js';
@@ -47,7 +47,7 @@ export const commonCameraSchema = {
   detect: {
     fps: setting({
       doc: 'Maximum inference rate for this camera (frames per second); 0 runs as fast as the detector goes. Frames in between are dropped and counted.',
-      format: num({ min: 0 }),
+      format: rate({ max: 1000, zero: 'as fast as the detector goes' }),
       default: 5,
     }),
   },
@@ -83,7 +83,7 @@ export const cameraSchemas = {
     }),
     fps: setting({
       doc: 'Images read per second; 0: on demand, the next image each time the detector is ready for one (every image inferred, none dropped: for a folder of pictures).',
-      format: num({ min: 0 }),
+      format: rate({ max: 1000, zero: 'on demand' }),
       default: 1,
     }),
     loop: setting({ doc: 'Start over after the last image; false stops the camera at the end.', format: bool, default: true }),
@@ -101,11 +101,11 @@ export const cameraSchemas = {
     }),
     width: width(640),
     height: height(480),
-    fps: setting({ doc: 'Frame rate ffmpeg delivers (-r).', format: num({ min: 0, exclusiveMin: true }), default: 10 }),
+    fps: setting({ doc: 'Frame rate ffmpeg delivers (-r).', format: rate({ max: 1000 }), default: 10 }),
     ffmpegPath: setting({ doc: 'The ffmpeg executable (a name on PATH or a path).', format: text({ nonEmpty: true }), default: 'ffmpeg' }),
   }),
   rpicam: cameraSchema('rpicam', {
-    camera: setting({ doc: 'Camera index (rpicam-vid --camera); 0 is the first camera.', format: int({ min: 0 }), default: 0 }),
+    camera: setting({ doc: 'Camera index (rpicam-vid --camera); 0 is the first camera.', format: int({ min: 0, max: 63 }), default: 0 }),
     // Measured: rpicam-vid pads I420 rows unless the width is a multiple of 128 (Pi 5 too).
     width: setting({
       doc: 'Frame width in pixels. Multiples of 128 avoid row padding in the I420 stream.',
@@ -113,7 +113,7 @@ export const cameraSchemas = {
       default: 640,
     }),
     height: setting({ doc: 'Frame height in pixels.', format: evenInt({ min: 16, max: 8192 }), default: 480 }),
-    framerate: setting({ doc: 'Sensor frame rate (rpicam-vid --framerate).', format: num({ min: 0, exclusiveMin: true }), default: 15 }),
+    framerate: setting({ doc: 'Sensor frame rate (rpicam-vid --framerate).', format: rate({ max: 1000 }), default: 15 }),
     codec: setting({
       doc: 'Stream format from rpicam-vid: yuv420 (raw I420 frames, no decoding) or mjpeg (JPEG images).',
       format: oneOf(['yuv420', 'mjpeg']),
@@ -124,12 +124,12 @@ export const cameraSchemas = {
     vflip: setting({ doc: 'Flip the image upside down (rpicam-vid --vflip).', format: bool, default: false }),
     shutter: setting({
       doc: 'Fixed exposure time in microseconds (rpicam-vid --shutter); null lets the auto exposure choose.',
-      format: orNull(int({ min: 1 })),
+      format: orNull(int({ min: 1, max: 1_000_000_000 })),
       default: null,
     }),
     gain: setting({
       doc: 'Fixed analogue gain, 1.0 = none (rpicam-vid --gain); null lets the auto exposure choose.',
-      format: orNull(num({ min: 0, exclusiveMin: true })),
+      format: orNull(num({ min: 0, exclusiveMin: true, max: 1000 })),
       default: null,
     }),
     awb: setting({
@@ -155,7 +155,7 @@ export const cameraSchemas = {
     }),
     stallSeconds: setting({
       doc: 'No frame for this long (at least 3 frame intervals): rpicam-vid is hung; it is stopped (SIGINT, then SIGKILL) and restarted.',
-      format: num({ min: 0, exclusiveMin: true }),
+      format: num({ min: 0.1, max: 3600 }),
       default: 10,
     }),
     rpicamPath: setting({

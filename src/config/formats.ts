@@ -90,6 +90,26 @@ function numeric(integer: boolean, r: Range): Check<number> {
 export const int = (r: Range = {}): Check<number> => numeric(true, r);
 export const num = (r: Range = {}): Check<number> => numeric(false, r);
 
+/**
+ * Node's timers hold at most 2^31 - 1 ms (24.8 days): a longer delay silently becomes 1 ms. Every duration key has an
+ * upper bound well inside it, and every rate a lower bound whose period fits (one frame a day).
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+/** The slowest frame rate a camera key accepts: one frame a day. */
+export const MIN_FPS = 1 / 86_400;
+
+/** A frame rate from one a day to `max`, or 0 when `zero` says what 0 means there. */
+export function rate(opts: { max: number; zero?: string }): Check<number> {
+  const orZero = opts.zero ? `0 (${opts.zero}) or ` : '';
+  const describe = `${orZero}number 1/86400..${opts.max} (one frame a day at least)`;
+  return check<number>(describe, (v) => {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) return `must be ${orZero}a positive number`;
+    if (v === 0 && opts.zero) return undefined;
+    if (v < MIN_FPS) return `must be ${orZero}at least 1/86400 (one frame a day): a slower rate cannot be timed`;
+    return v > opts.max ? `must be at most ${opts.max}` : undefined;
+  });
+}
+
 export const stringArray = check<string[]>('array of strings', (v) =>
   Array.isArray(v) && v.every((s) => typeof s === 'string') ? undefined : 'must be an array of strings',
 );

@@ -60,7 +60,7 @@ export const filtersSchema = {
   }),
   maxResults: setting({
     doc: 'At most this many detections per frame, highest scores first.',
-    format: int({ min: 1 }),
+    format: int({ min: 1, max: 1000 }),
     default: 20,
   }),
 };
@@ -158,12 +158,12 @@ export const appSchema = {
     },
     inferenceTimeoutMs: setting({
       doc: 'An inference running longer than this is treated as a hung accelerator: its process is restarted.',
-      format: int({ min: 1 }),
+      format: int({ min: 1, max: 600_000 }),
       default: 2000,
     }),
     recoverIntervalSec: setting({
       doc: 'While an Edge TPU is down, how often to re-probe it (cheap checks first); repeated failures back off up to 16 times this.',
-      format: num({ min: 0, exclusiveMin: true }),
+      format: num({ min: 0.01, max: 3600 }),
       default: 30,
     }),
   },
@@ -217,17 +217,17 @@ export const appSchema = {
       }),
       maxMessages: setting({
         doc: 'Detections kept at most while the broker has not acknowledged them; past it the oldest are dropped and counted (stats mqtt.droppedOffline).',
-        format: int({ min: 1 }),
+        format: int({ min: 1, max: 1_000_000 }),
         default: 10000,
       }),
       maxBytes: setting({
         doc: 'Bytes (topics + payloads) kept at most in the outbox; past it the oldest are dropped and counted. Held in memory too.',
-        format: int({ min: 1024 }),
+        format: int({ min: 1024, max: 1024 ** 3 }),
         default: 8 * 1024 * 1024,
       }),
       fsyncMs: setting({
         doc: 'Flush the outbox to the storage device at most this often (ms); 0: leave it to the kernel (survives a daemon crash or SIGKILL, not a power cut of the last ~30 s), fewer SD card writes.',
-        format: int({ min: 0 }),
+        format: int({ min: 0, max: 60_000 }),
         default: 0,
       }),
     },
@@ -238,7 +238,7 @@ export const appSchema = {
     }),
     detectionExpirySec: setting({
       doc: 'MQTT 5 message expiry of detections, in seconds: a broker drops a detection nobody received in time (0: never). Non-zero switches the connection to MQTT 5.',
-      format: int({ min: 0 }),
+      format: int({ min: 0, max: 7 * 86_400 }),
       default: 0,
     }),
     keepaliveSec: setting({
@@ -266,8 +266,8 @@ export const appSchema = {
   events: {
     enabled: setting({ doc: 'Track objects across frames and publish events (new / update / end), per-label counts and occupancy.', format: bool, default: true }),
     iouThreshold: setting({ doc: 'Box overlap (intersection over union) for a detection to continue an existing object of the same label.', format: num({ min: 0, max: 1, exclusiveMin: true }), default: 0.3 }),
-    minHits: setting({ doc: 'Frames an object must be seen before its event starts (debounces one-frame false positives).', format: int({ min: 1 }), default: 2 }),
-    maxMissed: setting({ doc: 'Frames an object may be missing before its event ends (debounces flicker).', format: int({ min: 1 }), default: 5 }),
+    minHits: setting({ doc: 'Frames an object must be seen before its event starts (debounces one-frame false positives).', format: int({ min: 1, max: 1000 }), default: 2 }),
+    maxMissed: setting({ doc: 'Frames an object may be missing before its event ends (debounces flicker).', format: int({ min: 1, max: 1000 }), default: 5 }),
     labels: setting({ doc: 'Labels whose count topics exist from the start (zeroed at start-up, so no stale "on" after a restart) and which get Home Assistant count sensors; other labels get a count topic when first seen, but no sensor.', format: stringArray, default: ['person'] as string[] }),
   },
   snapshots: {
@@ -275,7 +275,7 @@ export const appSchema = {
     maxWidth: setting({ doc: 'Snapshot width in pixels at most (the frame is scaled down, keeping its aspect).', format: int({ min: 64, max: 4096 }), default: 640 }),
     quality: setting({ doc: 'JPEG quality of snapshots (1-100).', format: int({ min: 1, max: 100 }), default: 80 }),
     dir: setting({ doc: 'Also write snapshots to this directory (null: do not).', format: orNull(text({ nonEmpty: true })), default: null }),
-    keep: setting({ doc: 'Snapshots kept in snapshots.dir; the oldest are deleted beyond this.', format: int({ min: 1 }), default: 200 }),
+    keep: setting({ doc: 'Snapshots kept in snapshots.dir; the oldest are deleted beyond this.', format: int({ min: 1, max: 100_000 }), default: 200 }),
   },
   homeassistant: {
     enabled: setting({ doc: 'Publish Home Assistant MQTT discovery (retained), and again when HA announces itself on <discoveryPrefix>/status.', format: bool, default: false }),
@@ -289,7 +289,7 @@ export const appSchema = {
   stats: {
     intervalSec: setting({
       doc: 'How often statistics are logged and published, in seconds.',
-      format: num({ min: 0, exclusiveMin: true }),
+      format: num({ min: 1, max: 86_400 }),
       default: 60,
     }),
   },

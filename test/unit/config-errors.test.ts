@@ -3,6 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, formatConfigError, loadConfig, type ConfigProblem } from '../../src/config/index.js';
+import { cameraSchemas } from '../../src/config/cameras.js';
+import { MAX_TIMER_MS } from '../../src/config/formats.js';
+import { appSchema } from '../../src/config/schema.js';
+import { leaves, type SchemaTree } from '../../src/config/setting.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'config-errors-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -56,8 +60,20 @@ const cases: Case[] = [
   { name: 'URL without a host', config: withValid({ mqtt: { url: 'mqtt://' } }), expected: [['mqtt.url', /^must name a host, e\.g\. mqtt:\/\/127\.0\.0\.1:1883 \(got "mqtt:\/\/"\)$/]] },
   { name: 'unsupported URL protocol', config: withValid({ mqtt: { url: 'http://broker:1883' } }), expected: [['mqtt.url', /^protocol must be one of mqtt: mqtts: ws: wss: tcp: ssl: \(got "http:\/\/broker:1883"\)$/]] },
   { name: 'malformed URL from the environment', config: valid(), env: { MOBILENET_EDGE_MQTT_URL: 'nonsense' }, expected: [['mqtt.url', /^must be a URL .*\(got "nonsense"\) \(from environment variable MOBILENET_EDGE_MQTT_URL\)$/]] },
-  { name: 'negative fps', config: withValid(camera({ type: 'files', path: 'p', fps: -1 })), expected: [['cameras.front.source.fps', /^must be a number >= 0 \(got -1\)$/]] },
-  { name: 'negative detect fps', config: withValid(camera({ type: 'files', path: 'p' }, { detect: { fps: -2 } })), expected: [['cameras.front.detect.fps', /^must be a number >= 0 \(got -2\)$/]] },
+  // Node turns a timer over 2^31 - 1 ms into 1 ms: each of these made a storm of stats or no inference at all.
+  { name: 'stats every 1e7 s (a timer past 2^31 ms)', config: withValid({ stats: { intervalSec: 1e7 } }), expected: [['stats.intervalSec', /1\.\.86400 \(got 10000000\)/]] },
+  { name: 'stats every nanosecond', config: withValid({ stats: { intervalSec: 1e-9 } }), expected: [['stats.intervalSec', /1\.\.86400/]] },
+  { name: 'inference timeout 3e9 ms', config: withValid({ detector: { model: { cpu: 'model.tflite' }, inferenceTimeoutMs: 3e9 } }), expected: [['detector.inferenceTimeoutMs', /1\.\.600000 \(got 3000000000\)/]] },
+  { name: 'a files camera at 1e-7 fps', config: withValid(camera({ type: 'files', path: 'p', fps: 1e-7 })), expected: [['cameras.front.source.fps', /at least 1\/86400 \(one frame a day\)/]] },
+  { name: 'detect.fps 1e-7', config: withValid(camera({ type: 'files', path: 'p' }, { detect: { fps: 1e-7 } })), expected: [['cameras.front.detect.fps', /at least 1\/86400/]] },
+  { name: 'an ffmpeg camera at 1e-7 fps', config: withValid(camera({ type: 'ffmpeg', input: 'x', fps: 1e-7 })), expected: [['cameras.front.source.fps', /at least 1\/86400/]] },
+  { name: 'rpicam framerate 0', config: withValid(camera({ type: 'rpicam', framerate: 0 })), expected: [['cameras.front.source.framerate', /at least 1\/86400/]] },
+  { name: 'rpicam stall after 1e9 s', config: withValid(camera({ type: 'rpicam', stallSeconds: 1e9 })), expected: [['cameras.front.source.stallSeconds', /0\.1\.\.3600/]] },
+  { name: 'recoverIntervalSec 1e6', config: withValid({ detector: { model: { cpu: 'model.tflite' }, recoverIntervalSec: 1e6 } }), expected: [['detector.recoverIntervalSec', /0\.01\.\.3600/]] },
+  { name: 'outbox fsync every 1e10 ms', config: withValid({ mqtt: { outbox: { fsyncMs: 1e10 } } }), expected: [['mqtt.outbox.fsyncMs', /0\.\.60000/]] },
+  { name: 'outbox.maxMessages 1e300', config: withValid({ mqtt: { outbox: { maxMessages: 1e300 } } }), expected: [['mqtt.outbox.maxMessages', /1\.\.1000000/]] },
+  { name: 'negative fps', config: withValid(camera({ type: 'files', path: 'p', fps: -1 })), expected: [['cameras.front.source.fps', /^must be 0 \(on demand\) or a positive number \(got -1\)$/]] },
+  { name: 'negative detect fps', config: withValid(camera({ type: 'files', path: 'p' }, { detect: { fps: -2 } })), expected: [['cameras.front.detect.fps', /^must be 0 \(as fast as the detector goes\) or a positive number \(got -2\)$/]] },
   { name: 'no cameras', config: { detector: { model: { cpu: 'm.tflite' } } }, expected: [['cameras', /^at least one camera is required \(got \{\}\)$/]] },
   { name: 'empty cameras object', config: withValid({ cameras: {} }), expected: [['cameras', /^at least one camera is required \(got \{\}\)$/]] },
   { name: 'cameras as an array', config: withValid({ cameras: [{ source: { type: 'files' } }] }), expected: [['cameras', /^must be an object mapping camera names to cameras \(got \[/]] },
@@ -103,7 +119,7 @@ const cases: Case[] = [
       ['mqtt.qos', /one of 0, 1, 2 \(got 3\)/],
       ['bogus', /^unknown key/],
       ['cameras.front.source.path', /is required/],
-      ['cameras.front.source.fps', /must be a number >= 0 \(got -1\)/],
+      ['cameras.front.source.fps', /must be 0 \(on demand\) or a positive number \(got -1\)/],
       ['cameras.back.source.width', /integer 16\.\.8192 \(got 10\.5\)/],
       ['cameras.side.source.type', /got "usb"/],
       ['detector.model', /both are null/],
@@ -141,7 +157,7 @@ describe('formatConfigError', () => {
   it('prints one line per problem, with the file and key path, and no stack', () => {
     const i = cases.findIndex((c) => c.name === 'negative fps');
     const { file, err } = run(cases[i] as Case, i);
-    expect(formatConfigError(err as ConfigError)).toBe(`config error in ${file}: cameras.front.source.fps: must be a number >= 0 (got -1)`);
+    expect(formatConfigError(err as ConfigError)).toBe(`config error in ${file}: cameras.front.source.fps: must be 0 (on demand) or a positive number (got -1)`);
   });
 
   it('omits the key for problems with the file itself', () => {
@@ -157,5 +173,27 @@ describe('formatConfigError', () => {
     const text = formatConfigError(err as ConfigError);
     expect(text).toMatch(/mqtt\.password: must be a string, or null$/);
     expect(text).not.toContain('12345678');
+  });
+});
+
+describe('durations and rates', () => {
+  // What a key's largest value means in ms, by the unit its name gives; rates become a period.
+  const trees: [string, SchemaTree][] = [['', appSchema as unknown as SchemaTree], ...Object.entries(cameraSchemas).map(([t, s]) => [`cameras(${t}).`, s as unknown as SchemaTree] as [string, SchemaTree])];
+  const limits: [string, number][] = [];
+  for (const [prefix, tree] of trees) {
+    for (const [key, s] of leaves(tree)) {
+      const name = key.split('.').pop() as string;
+      const describe = (s.format as { describe?: string }).describe ?? '';
+      const max = /(?:\.\.|<= )([\d.e+]+)/.exec(describe)?.[1];
+      if (/Ms$/.test(name)) limits.push([prefix + key, Number(max)]);
+      else if (/(Sec|Seconds)$/.test(name)) limits.push([prefix + key, Number(max) * 1000]);
+      else if (/^(fps|framerate)$/.test(name)) limits.push([prefix + key, /1\/86400/.test(describe) ? 86_400_000 : NaN]);
+    }
+  }
+
+  it('finds the duration and rate keys', () => expect(limits.length).toBeGreaterThanOrEqual(11));
+
+  it.each(limits)('%s cannot ask for a timer longer than Node can hold', (_key, ms) => {
+    expect(ms).toBeLessThanOrEqual(MAX_TIMER_MS);
   });
 });

@@ -44,7 +44,7 @@ describe('renderConfigReference', () => {
     expect(rowOf('device.id')).toContain('| the host name | `MOBILENET_EDGE_DEVICE_ID` |');
     expect(rowOf('cameras.<name>.source.type')).toContain('| one of files \\| ffmpeg \\| rpicam | required |');
     expect(rowOf('cameras.<name>.source.path')).toContain("Relative paths are resolved against the config file's directory.");
-    expect(rowOf('cameras.<name>.source.fps', sourceSection('ffmpeg'))).toContain('Frame rate ffmpeg delivers (-r). | number > 0 | `10` |');
+    expect(rowOf('cameras.<name>.source.fps', sourceSection('ffmpeg'))).toContain('Frame rate ffmpeg delivers (-r). | number 1/86400..1000 (one frame a day at least) | `10` |');
     expect(rowOf('cameras.<name>.source.inputOptions')).toContain('| array of strings | `[]` |');
     expect(rowOf('cameras.<name>.source.codec')).toContain('one of yuv420 \\| mjpeg | `"yuv420"`');
     expect(rowOf('mqtt.password')).toContain('Sensitive: redacted in output.');
