@@ -41,8 +41,13 @@ export class Daemon {
     private readonly log: Logger,
   ) {}
 
-  async start(): Promise<void> {
+  /**
+   * Starts everything in order. An aborted `signal` (a stop signal while starting) stops it between steps and kills
+   * what is being loaded or measured; stop() then cleans up what did start.
+   */
+  async start(signal?: AbortSignal): Promise<void> {
     const { config, log } = this;
+    const check = (): void => signal?.throwIfAborted();
     const baseTopic = `${config.mqtt.topicPrefix}/${config.device.id}`;
     const { outbox: box } = config.mqtt;
     const outbox = await Outbox.open(
@@ -50,6 +55,7 @@ export class Daemon {
       log.child({ module: 'outbox' }),
     );
     this.outbox = outbox;
+    check();
     const publisher = new MqttPublisher(
       {
         url: config.mqtt.url,
@@ -90,7 +96,9 @@ export class Daemon {
         publishDetectorState();
       },
       threadsCache: threadsCacheFile(),
+      ...(signal ? { signal } : {}),
     });
+    check();
     if (config.http.enabled) {
       this.health = new DaemonHealth(
         () => this.pipelines,
@@ -106,8 +114,15 @@ export class Daemon {
       },
       recordInferenceError: () => stats.recordInferenceError(),
     });
-    await detector.start();
-    this.detector = detector;
+    this.detector = detector; // before start(), so that an abort or stop() can kill a model load in progress
+    const killLoad = (): void => void detector.stop().catch(() => undefined);
+    signal?.addEventListener('abort', killLoad, { once: true });
+    try {
+      await detector.start();
+    } finally {
+      signal?.removeEventListener('abort', killLoad);
+    }
+    check();
 
     publisher.start();
 
@@ -144,6 +159,7 @@ export class Daemon {
         camLog,
         events,
       );
+      check();
       try {
         await pipeline.start();
         this.pipelines.set(name, pipeline);
@@ -170,6 +186,7 @@ export class Daemon {
         log.child({ module: 'homeassistant' }),
       );
     }
+    check();
     if (this.health) {
       this.http = new HttpServer({ host: config.http.host, port: config.http.port }, this.health, log.child({ module: 'http' }));
       const { port } = await this.http.start();

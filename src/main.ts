@@ -1,86 +1,17 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { benchCommand, BENCH_HELP } from './cli/bench.js';
-import { checkConfigCommand, CHECK_CONFIG_HELP } from './cli/check-config.js';
-import { detectCommand, DETECT_HELP } from './cli/detect.js';
-import { devicesCommand, DEVICES_HELP } from './cli/devices.js';
-import { EXIT, UsageError, type CliIo } from './cli/exit-codes.js';
-import { inspectCommand, INSPECT_HELP } from './cli/inspect.js';
-import { installServiceCommand, INSTALL_SERVICE_HELP } from './cli/install-service.js';
-import { runCommand, RUN_HELP } from './cli/run.js';
-import { fetchModelsCommand } from './models/cli.js';
-import { packageRoot } from './system/paths.js';
+/**
+ * The entry point stays this small on purpose: the signal gate is in place before the rest of the program loads, so a
+ * SIGHUP or SIGTERM that arrives while the modules load is kept for the daemon instead of killing it.
+ */
+import { SignalGate } from './system/signal-gate.js';
 
-const HELP = `mobilenet-edge: camera to MQTT object detection with MobileNet on a Coral Edge TPU or the CPU
+const signals = new SignalGate();
+const { main } = await import('./cli/main.js');
 
-Usage: mobilenet-edge [COMMAND] [options]
-
-Commands:
-  run             run the daemon (the default command)
-  check-config    validate the config and print it with secrets redacted
-  detect IMAGE... run the model on image files and print the results
-  inspect MODEL   the model's architecture and cost per layer (MobileNet paper terms)
-  devices         Edge TPUs, libedgetpu, cameras, and what backend auto would pick
-  bench           raw inference against the whole pipeline: fps, ratio, per-stage cost, memory
-  install-service create the service user, systemd unit, udev rule and /etc config (as root)
-  fetch-models    download (or copy from a local mirror) the models of models/manifest.json
-  help [COMMAND]  this text, or a command's
-
-Exit codes: 0 ok, 1 runtime failure, 64 usage, 65 unusable input, 66 missing input, 78 invalid config.
-Run 'mobilenet-edge COMMAND --help' for a command's options.
-`;
-
-type Command = (argv: string[], io: CliIo) => Promise<number>;
-
-const COMMANDS: Record<string, { run: Command; help: string }> = {
-  run: { run: runCommand, help: RUN_HELP },
-  'check-config': { run: checkConfigCommand, help: CHECK_CONFIG_HELP },
-  detect: { run: detectCommand, help: DETECT_HELP },
-  inspect: { run: inspectCommand, help: INSPECT_HELP },
-  devices: { run: devicesCommand, help: DEVICES_HELP },
-  bench: { run: benchCommand, help: BENCH_HELP },
-  'install-service': { run: installServiceCommand, help: INSTALL_SERVICE_HELP },
-  'fetch-models': { run: (argv, io) => fetchModelsCommand(argv, io), help: '' },
-};
-
-async function main(argv: string[]): Promise<number> {
-  const io: CliIo = { stdout: process.stdout, stderr: process.stderr, isTTY: Boolean(process.stderr.isTTY) };
-  const [first, ...rest] = argv;
-  if (first === '--version' || first === '-V') {
-    const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
-    io.stdout.write(`${pkg.version}\n`);
-    return EXIT.OK;
-  }
-  if (first === 'help' || first === '--help' || first === '-h') {
-    const topic = first === 'help' ? rest[0] : undefined;
-    if (topic && COMMANDS[topic]) return COMMANDS[topic].run(['--help'], io);
-    io.stdout.write(HELP);
-    return EXIT.OK;
-  }
-  const command = first === undefined || first.startsWith('-') ? 'run' : first;
-  const args = command === first ? rest : argv;
-  const entry = COMMANDS[command];
-  if (!entry) {
-    io.stderr.write(`unknown command "${command}"\n\n${HELP}`);
-    return EXIT.USAGE;
-  }
-  try {
-    return await entry.run(args, io);
-  } catch (err) {
-    // parseArgs reports unknown options with a code; both are the user's to fix, not a crash.
-    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      io.stderr.write(`${command}: ${(err as Error).message}\nRun 'mobilenet-edge ${command} --help' for usage.\n`);
-      return EXIT.USAGE;
-    }
-    throw err;
-  }
-}
-
-main(process.argv.slice(2)).then(
+main(process.argv.slice(2), signals).then(
   (code) => process.exit(code),
   (err: unknown) => {
     process.stderr.write(`mobilenet-edge: unexpected error: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(EXIT.FAILURE);
+    process.exit(1);
   },
 );

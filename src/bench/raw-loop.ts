@@ -16,6 +16,8 @@ export interface RawLoopOptions {
   time: PhaseTime;
   loadTimeoutMs?: number;
   inferenceTimeoutMs?: number;
+  /** Kills the host and ends the loop early (a stop while the daemon measures its thread count). */
+  signal?: AbortSignal;
 }
 
 export interface RawResult {
@@ -40,6 +42,8 @@ const MIN_SAMPLES = 3;
 export async function runRawLoop(opts: RawLoopOptions): Promise<RawResult> {
   const host = new HostProcess();
   host.start();
+  const abort = (): void => void host.stop(0);
+  opts.signal?.addEventListener('abort', abort, { once: true });
   try {
     const loadStarted = performance.now();
     try {
@@ -83,6 +87,7 @@ export async function runRawLoop(opts: RawLoopOptions): Promise<RawResult> {
       loadMs: Math.round(loadMs),
     };
   } finally {
+    opts.signal?.removeEventListener('abort', abort);
     await host.stop();
   }
 }

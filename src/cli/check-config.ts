@@ -15,7 +15,7 @@ export async function checkConfigCommand(argv: string[], io: CliIo): Promise<num
     io.stdout.write(CHECK_CONFIG_HELP);
     return EXIT.OK;
   }
-  const loaded = loadConfigOrExit(values.config, io);
+  const loaded = await loadConfigOrExit(values.config, io);
   if (typeof loaded === 'number') return loaded;
   io.stderr.write(`config ${loaded.file} is valid\n`);
   io.stdout.write(JSON.stringify(redactConfig(loaded.config), null, 2) + '\n');

@@ -1,3 +1,5 @@
+import type { SignalGate } from '../system/signal-gate.js';
+
 /** Exit codes (sysexits.h where one fits), documented in the README. */
 export const EXIT = {
   OK: 0,
@@ -24,4 +26,6 @@ export interface CliIo {
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
   isTTY: boolean;
+  /** Stop and reload signals held since the process started (the entry point's gate); absent in in-process tests. */
+  signals?: SignalGate;
 }

@@ -4,17 +4,22 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXIT, type CliIo } from './exit-codes.js';
 import type { Logger } from '../system/logger.js';
+import { modelProblems } from '../inference/detector-models.js';
 
 /** The demo config shipped in the package: sample images, the CPU SSD model, the local broker. */
 export const DEMO_CONFIG = join(packageRoot(), 'config', 'demo.json');
 
 /**
- * Loads the config or prints every problem (key path and file, no stack) and returns the exit code. With a logger
- * (a running daemon reloading), the problems go to the log as well.
+ * Loads the config and reads the models it names (headers, outputs, labels), or prints every problem (key path and
+ * file, no stack) and returns the exit code. check-config, the start and a reload all come here, so a config that
+ * check-config accepts does not then fail at start. With a logger (a running daemon reloading), the problems go to
+ * the log as well.
  */
-export function loadConfigOrExit(file: string | undefined, io: CliIo, log?: Logger): { config: AppConfig; file: string } | number {
+export async function loadConfigOrExit(file: string | undefined, io: CliIo, log?: Logger): Promise<{ config: AppConfig; file: string } | number> {
   try {
     const loaded = loadConfig({ ...(file ? { file } : {}), env: process.env, projectRoot: packageRoot() });
+    const models = await modelProblems(loaded.config.detector);
+    if (models.length > 0) throw new ConfigError(loaded.file, models);
     warnIfSecretsExposed(loaded.file, loaded.config, io, log);
     return loaded;
   } catch (err) {

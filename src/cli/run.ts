@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { Daemon } from '../daemon.js';
 import { createLogger, type Logger } from '../system/logger.js';
 import { SecretScrubber } from '../system/secrets.js';
+import { SignalGate } from '../system/signal-gate.js';
 import { configSecrets } from '../config/index.js';
 import { PipelineWatch } from '../system/pipeline-watch.js';
 import { SystemdNotifier } from '../system/systemd-notify.js';
@@ -34,7 +35,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     io.stdout.write(RUN_HELP);
     return EXIT.OK;
   }
-  const loaded = loadConfigOrExit(values.demo ? DEMO_CONFIG : values.config, io);
+  const loaded = await loadConfigOrExit(values.demo ? DEMO_CONFIG : values.config, io);
   if (typeof loaded === 'number') return loaded;
   const { config, file } = loaded;
   const log = createLogger(config.log.level, undefined, new SecretScrubber(configSecrets(config)));
@@ -42,6 +43,10 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
 
   const daemon = new Daemon(config, log);
   const notifier = new SystemdNotifier(log.child({ module: 'systemd' }));
+  const signals = io.signals ?? new SignalGate();
+  // A stop while starting aborts the start: nothing more is started, what is being loaded or measured is killed.
+  const starting = new AbortController();
+  let started: Promise<void> | undefined;
   let watchdog: NodeJS.Timeout | undefined;
   let ready: NodeJS.Timeout | undefined;
   let stopping: Promise<number> | undefined;
@@ -51,30 +56,30 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
       clearInterval(ready);
       clearInterval(watchdog);
       notifier.stopping(`stopping: ${why}`);
-      const deadline = new Promise<number>((resolve) =>
-        setTimeout(() => {
+      starting.abort(new StartAborted(why));
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<number>((resolve) => {
+        timer = setTimeout(() => {
           log.error({ deadlineMs: STOP_DEADLINE_MS }, 'graceful stop overran its deadline; exiting anyway');
           resolve(EXIT.FAILURE);
-        }, STOP_DEADLINE_MS).unref(),
-      );
-      const clean = daemon.stop().then(() => EXIT.OK);
-      return Promise.race([clean, deadline]);
+        }, STOP_DEADLINE_MS);
+        timer.unref();
+      });
+      const clean = (async () => {
+        await started?.catch(() => undefined);
+        await daemon.stop();
+        return EXIT.OK;
+      })();
+      const code = await Promise.race([clean, deadline]);
+      clearTimeout(timer);
+      return code;
     })();
     return stopping;
   };
 
-  // SIGHUP: read the config again; apply what can change live, name what needs a restart, keep running on the old
-  // config when the new file is invalid.
-  process.on('SIGHUP', () => {
-    const next = loadConfigOrExit(values.demo ? DEMO_CONFIG : values.config, io, log);
-    if (typeof next === 'number') return;
-    const changes = daemon.reload(next.config);
-    log.info({ config: next.file, applied: changes.live, needRestart: changes.restart }, changes.restart.length > 0 ? 'config reloaded; some changes need a restart' : 'config reloaded');
-  });
-
   const signalled = new Promise<number>((resolve) => {
     for (const sig of ['SIGTERM', 'SIGINT'] as const) {
-      process.on(sig, () => {
+      signals.on(sig, () => {
         if (stopping) {
           log.warn({ signal: sig }, 'second signal: exiting now');
           resolve(EXIT.FAILURE);
@@ -85,8 +90,25 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     }
   });
 
+  // SIGHUP: read the config again; apply what can change live, name what needs a restart, keep running on the old
+  // config when the new file is invalid. Reloads run one at a time; one during the start waits for it.
+  let reloading: Promise<void> = Promise.resolve();
+  signals.on('SIGHUP', () => {
+    reloading = reloading.then(async () => {
+      await started?.catch(() => undefined);
+      if (stopping) return;
+      const next = await loadConfigOrExit(values.demo ? DEMO_CONFIG : values.config, io, log);
+      if (typeof next === 'number' || stopping) return;
+      const changes = daemon.reload(next.config);
+      log.info({ config: next.file, applied: changes.live, needRestart: changes.restart }, changes.restart.length > 0 ? 'config reloaded; some changes need a restart' : 'config reloaded');
+    }).catch((err: unknown) => log.error({ err: (err as Error).message }, 'config reload failed; still running on the previous config'));
+  });
+
   try {
-    await daemon.start();
+    started = daemon.start(starting.signal);
+    // A stop that overruns its deadline must still end the process, even if the start never settles.
+    const first = await Promise.race([started.then(() => undefined), signalled]);
+    if (first !== undefined) return finish(first);
     // READY=1 once a frame has gone through the detector: "started" means detecting, not just "models loaded".
     notifier.status('running; waiting for the first frame to go through the detector');
     ready = setInterval(() => {
@@ -96,15 +118,32 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
       watchdog = startWatchdog(daemon, notifier, log);
     }, 200);
   } catch (err) {
-    log.fatal({ err: (err as Error).message }, 'cannot start');
-    await daemon.stop().catch(() => undefined);
-    log.flush();
-    return EXIT.FAILURE;
+    if (starting.signal.aborted) {
+      log.info({ reason: (starting.signal.reason as Error).message }, 'start aborted: stopping');
+    } else {
+      log.fatal({ err: (err as Error).message }, 'cannot start');
+      await daemon.stop().catch(() => undefined);
+      log.flush();
+      if (!io.signals) signals.release();
+      return EXIT.FAILURE;
+    }
   }
-  const code = await signalled;
-  log.info({ exitCode: code }, 'stopped');
-  log.flush();
-  return code;
+  return finish(await signalled);
+
+  function finish(code: number): number {
+    log.info({ exitCode: code }, 'stopped');
+    log.flush();
+    if (!io.signals) signals.release();
+    return code;
+  }
+}
+
+/** Why a start was abandoned: a stop signal came first. */
+export class StartAborted extends Error {
+  constructor(why: string) {
+    super(`${why} while starting`);
+    this.name = 'StartAborted';
+  }
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { ConfigProblem } from './errors.js';
-import { bool, evenInt, int, isPlainObject, num, oneOf, orNull, rate, polygonList, requiredText, rpicamArgConflict, rpicamExtraArgs, stringArray, text, zoneMap, type Polygon } from './formats.js';
+import { bool, evenInt, int, isPlainObject, isReservedName, num, oneOf, orNull, rate, polygonList, requiredText, rpicamArgConflict, rpicamExtraArgs, stringArray, text, zoneMap, type Polygon } from './formats.js';
 import { filtersSchema, type FiltersConfig } from './schema.js';
 import { setting, type SchemaTree, type Setting, type ValueOf } from './setting.js';
 import { checkMessage, runSchema, type PathValue } from './validate.js';
@@ -17,7 +17,7 @@ export const RPICAM_AWB_MODES = ['auto', 'incandescent', 'tungsten', 'fluorescen
 export const RPICAM_DENOISE_MODES = ['auto', 'off', 'cdn_off', 'cdn_fast', 'cdn_hq'] as const;
 export const RPICAM_STRIDES = ['auto', 'pi4', 'pi5', 'none'] as const;
 
-export const CAMERA_NAME = /^[A-Za-z0-9_-]+$/;
+export const CAMERA_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
 const sourceType = setting({
   doc: 'Where frames come from: files (images on disk), ffmpeg (USB, RTSP, HTTP, files, lavfi) or rpicam (Raspberry Pi camera through rpicam-vid).',
@@ -197,7 +197,9 @@ export function resolveCameras(map: Record<string, unknown>, globalFilters: Filt
   for (const [name, entry] of Object.entries(map)) {
     const at = `cameras.${name}`;
     if (!CAMERA_NAME.test(name)) {
-      out.problems.push({ key: at, message: 'camera names may only contain letters, digits, "_" and "-" (they become MQTT topic levels)' });
+      out.problems.push({ key: at, message: 'camera names may only contain letters, digits, "_" and "-", at most 64 (they become MQTT topic levels)' });
+    } else if (isReservedName(name)) {
+      out.problems.push({ key: at, message: `"${name}" is reserved in JavaScript objects: choose another camera name` });
     }
     if (!isPlainObject(entry)) {
       out.problems.push({ key: at, message: `must be an object with a "source" (got ${JSON.stringify(entry)})` });

@@ -133,18 +133,34 @@ export const scoreMap = check<Record<string, number>>('object: label -> number 0
   return bad ? `score for label ${JSON.stringify(bad[0])} must be a number 0..1` : undefined;
 });
 
+/** Longest device id, in UTF-8 bytes: it is a topic level, a client id part and a Home Assistant id part. */
+export const MAX_TOPIC_LEVEL_BYTES = 128;
+/** Longest topic prefix, in UTF-8 bytes: MQTT allows 65535 for a whole topic; ours add camera, label and zone levels. */
+export const MAX_TOPIC_PREFIX_BYTES = 256;
+
 /** An MQTT topic level the daemon can publish under: MQTT forbids wildcards in published topics. */
-export const topicLevel = check<string>('non-empty string without / # +', (v) => {
+export const topicLevel = check<string>(`non-empty string without / # +, at most ${MAX_TOPIC_LEVEL_BYTES} bytes`, (v) => {
   if (typeof v !== 'string' || v.length === 0) return 'must be a non-empty string';
-  return /[/#+\0]/.test(v) ? 'must be a single MQTT topic level: no "/", "#" or "+"' : undefined;
+  if (/[/#+\0]/.test(v)) return 'must be a single MQTT topic level: no "/", "#" or "+"';
+  const bytes = Buffer.byteLength(v);
+  return bytes > MAX_TOPIC_LEVEL_BYTES ? `must be at most ${MAX_TOPIC_LEVEL_BYTES} bytes (got ${bytes})` : undefined;
 });
 
-/** A topic prefix may have several levels, but no wildcards and no empty levels. */
-export const topicPrefix = check<string>('MQTT topic without # + or empty levels', (v) => {
+/** A topic prefix may have several levels, but no wildcards, no empty levels, and no broker-reserved `$` first level. */
+export const topicPrefix = check<string>(`MQTT topic without # + or empty levels, not starting with $, at most ${MAX_TOPIC_PREFIX_BYTES} bytes`, (v) => {
   if (typeof v !== 'string' || v.length === 0) return 'must be a non-empty string';
   if (/[#+\0]/.test(v)) return 'must not contain MQTT wildcards "#" or "+"';
+  // Brokers reserve $-topics ($SYS/...) for themselves: clients may not publish there, and '#' subscribers never see them.
+  if (v.startsWith('$')) return 'must not start with "$": topics starting with $ belong to the broker (e.g. $SYS), which drops what clients publish there';
+  const bytes = Buffer.byteLength(v);
+  if (bytes > MAX_TOPIC_PREFIX_BYTES) return `must be at most ${MAX_TOPIC_PREFIX_BYTES} bytes (got ${bytes})`;
   return v.split('/').some((level) => level.length === 0) ? 'must not start or end with "/" or contain "//"' : undefined;
 });
+
+/** Names JavaScript objects already answer to (`__proto__`, `constructor`, `toString`...): never a map key of ours. */
+export function isReservedName(name: string): boolean {
+  return name === '__proto__' || name in Object.prototype;
+}
 
 export const MQTT_PROTOCOLS = ['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:', 'ssl:'] as const;
 
@@ -256,7 +272,8 @@ function polygonProblem(v: unknown): string | undefined {
 export const zoneMap = check<Record<string, Polygon>>('object: zone name -> polygon [[x, y], ...] (normalised)', (v) => {
   if (!isPlainObject(v)) return 'must be an object mapping zone names to polygons';
   for (const [name, poly] of Object.entries(v)) {
-    if (!/^[A-Za-z0-9_-]+$/.test(name)) return `zone name "${name}" may only hold letters, digits, "_" and "-"`;
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(name)) return `zone name "${name}" may only hold letters, digits, "_" and "-" (at most 64)`;
+    if (isReservedName(name)) return `zone name "${name}" is reserved in JavaScript objects: choose another name`;
     const problem = polygonProblem(poly);
     if (problem) return `zone "${name}" ${problem}`;
   }

@@ -109,3 +109,29 @@ function locateJsonError(text: string): { offset: number; message: string } {
     throw err;
   }
 }
+
+/**
+ * How deeply arrays and objects nest in `text` (strings skipped), in one pass without recursion: checked before
+ * parsing, since every later walk over the value (validation, redaction, reload diffs) recurses once per level.
+ * Stops counting at `limit + 1`.
+ */
+export function nestingDepth(text: string, limit = Infinity): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      depth++;
+      if (depth > max) {
+        max = depth;
+        if (max > limit) return max;
+      }
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return max;
+}

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { resolveCameras, type CameraConfig } from './cameras.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
 import { isPlainObject } from './formats.js';
-import { parseJson } from './json.js';
+import { nestingDepth, parseJson } from './json.js';
 import { appSchema, type GlobalConfig } from './schema.js';
 import { runSchema, type PathValue } from './validate.js';
 
@@ -67,21 +67,55 @@ export function loadConfig(opts: LoadOptions = {}): { config: AppConfig; file: s
   return { config, file };
 }
 
+/** A config is a few KB; these bounds keep a wrong or hostile file from costing minutes or the stack. */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+export const MAX_CONFIG_DEPTH = 32;
+
 function readConfigFile(file: string, reason: string): Record<string, unknown> {
   let text: string;
   try {
+    const size = fs.statSync(file).size;
+    if (size > MAX_CONFIG_BYTES) {
+      throw new ConfigError(file, [{ key: '', message: `is ${size} bytes: a config file may have at most ${MAX_CONFIG_BYTES} (1 MiB); is this the right file?` }]);
+    }
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
+    if (err instanceof ConfigError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     const what = code === 'ENOENT' ? 'config file not found' : code === 'EISDIR' ? 'is a directory, not a config file' : `cannot read config file (${code ?? String(err)})`;
     throw new ConfigError(file, [{ key: '', message: `${what} (${reason})` }]);
+  }
+  const depth = nestingDepth(text, MAX_CONFIG_DEPTH);
+  if (depth > MAX_CONFIG_DEPTH) {
+    throw new ConfigError(file, [{ key: '', message: `nests objects and arrays more than ${MAX_CONFIG_DEPTH} levels deep; a valid config needs fewer than 10` }]);
   }
   const parsed = parseJson(text);
   if (!parsed.ok) {
     throw new ConfigError(file, [{ key: '', message: `invalid JSON at line ${parsed.line}, column ${parsed.column}: ${parsed.message}` }]);
   }
   if (!isPlainObject(parsed.value)) throw new ConfigError(file, [{ key: '', message: 'must contain a JSON object ({ ... })' }]);
+  const proto = findProtoKey(parsed.value, '');
+  // JSON.parse keeps a "__proto__" key, but every later copy of the object silently drops it (a camera would vanish).
+  if (proto !== undefined) throw new ConfigError(file, [{ key: proto, message: '"__proto__" cannot be a key: JavaScript drops it; choose another name' }]);
   return parsed.value;
+}
+
+/** The path of the first "__proto__" key anywhere in a parsed document, or undefined. */
+function findProtoKey(val: unknown, at: string): string | undefined {
+  if (Array.isArray(val)) {
+    for (const [i, v] of val.entries()) {
+      const found = findProtoKey(v, `${at}[${i}]`);
+      if (found !== undefined) return found;
+    }
+  } else if (isPlainObject(val)) {
+    for (const [k, v] of Object.entries(val)) {
+      const path = at ? `${at}.${k}` : k;
+      if (k === '__proto__') return path;
+      const found = findProtoKey(v, path);
+      if (found !== undefined) return found;
+    }
+  }
+  return undefined;
 }
 
 /** Rules between keys, which convict's per-key formats cannot express. */

@@ -30,11 +30,11 @@ export function threadsKey(modelPath: string): string {
 /** Frames a second of the model with `threads` threads, on a picture of the model's input size. */
 export type MeasureThreads = (threads: number) => Promise<number>;
 
-export function rawLoopMeasure(modelPath: string, inputBytes: number): MeasureThreads {
+export function rawLoopMeasure(modelPath: string, inputBytes: number, signal?: AbortSignal): MeasureThreads {
   // A smooth picture, not zeros: an SSD's box decoding costs what it costs on camera frames.
   const input = new Uint8Array(inputBytes);
   for (let i = 0; i < inputBytes; i++) input[i] = (i * 7 + ((i / 3000) | 0)) & 255;
-  return async (threads) => (await runRawLoop({ modelPath, threads, inputs: [input], time: MEASURE })).fps;
+  return async (threads) => (await runRawLoop({ modelPath, threads, inputs: [input], time: MEASURE, ...(signal ? { signal } : {}) })).fps;
 }
 
 /**
@@ -42,7 +42,7 @@ export function rawLoopMeasure(modelPath: string, inputBytes: number): MeasureTh
  * before, else measured now (every count of sweepCandidates, the fastest kept; a tie goes to fewer threads) and kept
  * in `cacheFile` (when there is one: the service's state directory). Never fails: if measuring fails, 1.
  */
-export async function chooseThreads(modelPath: string, cacheFile: string | null, measure: MeasureThreads, log: Logger, cores = os.cpus().length): Promise<ThreadChoice> {
+export async function chooseThreads(modelPath: string, cacheFile: string | null, measure: MeasureThreads, log: Logger, cores = os.cpus().length, signal?: AbortSignal): Promise<ThreadChoice> {
   let key: string;
   try {
     key = threadsKey(modelPath);
@@ -59,8 +59,12 @@ export async function chooseThreads(modelPath: string, cacheFile: string | null,
   const points: SweepPoint[] = [];
   try {
     log.info({ model: modelPath, candidates: sweepCandidates(cores) }, 'CPU threads: measuring the fastest count (detector.threads 0; once for this model and machine)');
-    for (const threads of sweepCandidates(cores)) points.push({ threads, fps: await measure(threads) });
+    for (const threads of sweepCandidates(cores)) {
+      signal?.throwIfAborted();
+      points.push({ threads, fps: await measure(threads) });
+    }
   } catch (err) {
+    signal?.throwIfAborted(); // a stop while measuring: no fallback, the start is over
     log.warn({ model: modelPath, err: (err as Error).message }, 'CPU threads: measuring failed; using 1 thread');
     return { threads: 1, how: 'fallback' };
   }

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { CoralDelegate, type CoralDevice } from 'coral-tflite-delegate';
 import type { DetectorConfig } from '../config/index.js';
 import type { Logger } from '../system/logger.js';
@@ -6,33 +5,9 @@ import { chooseThreads, rawLoopMeasure } from './auto-threads.js';
 import type { Detector } from './detector.js';
 import { listTpus, matchDevice, probeLibrary } from './edgetpu/probe.js';
 import { FailoverDetector, type DetectorState } from './failover-detector.js';
-import { planModel, type ModelPlan } from './model-plan.js';
+import type { ModelPlan } from './model-plan.js';
+import { planDetectorModels, twinOf } from './detector-models.js';
 import { TfliteDetector } from './tflite-detector.js';
-
-/** Coral publishes every model twice: x.tflite for the CPU and x_edgetpu.tflite for the TPU. */
-export function twinOf(path: string): string {
-  return path.endsWith('_edgetpu.tflite') ? path.replace(/_edgetpu\.tflite$/, '.tflite') : path.replace(/\.tflite$/, '_edgetpu.tflite');
-}
-
-/** The CPU model to run: the configured one, else the CPU twin of the Edge TPU model when it exists beside it. */
-export function cpuModelPath(cfg: DetectorConfig): string | undefined {
-  if (cfg.model.cpu) return cfg.model.cpu;
-  if (cfg.model.edgetpu) {
-    const twin = twinOf(cfg.model.edgetpu);
-    if (existsSync(twin)) return twin;
-  }
-  return undefined;
-}
-
-/** The Edge TPU model: the configured one, else the `_edgetpu` twin of the CPU model when it exists beside it. */
-export function edgetpuModelPath(cfg: DetectorConfig): string | undefined {
-  if (cfg.model.edgetpu) return cfg.model.edgetpu;
-  if (cfg.model.cpu) {
-    const twin = twinOf(cfg.model.cpu);
-    if (existsSync(twin)) return twin;
-  }
-  return undefined;
-}
 
 export function deviceList(cfg: DetectorConfig): string[] {
   return Array.isArray(cfg.edgetpu.device) ? cfg.edgetpu.device : [cfg.edgetpu.device];
@@ -51,6 +26,8 @@ export interface DetectorHooks {
   onState?(state: DetectorState): void;
   /** Where `threads: 0` keeps its measurement (a file in the state directory), or null: measured at each start. */
   threadsCache?: string | null;
+  /** Aborts the thread measurement (a stop while starting). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -58,31 +35,22 @@ export interface DetectorHooks {
  * else the failover detector over the Edge TPU(s) with the CPU twin as warm standby.
  */
 export async function createDetector(cfg: DetectorConfig, log: Logger, hooks: DetectorHooks = {}): Promise<Detector> {
-  const planOpts = { kind: cfg.kind, labelsPath: cfg.labels, topK: cfg.topK };
-  const cpuPath = cpuModelPath(cfg);
-  const tpuPath = cfg.backend === 'cpu' ? undefined : edgetpuModelPath(cfg);
-  const cpuPlan = cpuPath ? await planModel(cpuPath, planOpts) : undefined;
+  const { cpuPath, tpuPath, cpuPlan, tpuPlan } = await planDetectorModels(cfg);
   // 0 (measure) is measured on the CPU model (the TPU runs its own ops; the threads only serve the few left on the CPU).
   let threads = cfg.threads === 0 ? 1 : cfg.threads;
   if (cfg.threads === 0 && cpuPath && cpuPlan) {
     const input = cpuPlan.info.inputWidth * cpuPlan.info.inputHeight * 3;
-    threads = (await chooseThreads(cpuPath, hooks.threadsCache ?? null, rawLoopMeasure(cpuPath, input), log)).threads;
+    threads = (await chooseThreads(cpuPath, hooks.threadsCache ?? null, rawLoopMeasure(cpuPath, input, hooks.signal), log, undefined, hooks.signal)).threads;
   }
   const cpuDetector = (plan: ModelPlan): TfliteDetector =>
     new TfliteDetector(plan, { backend: 'cpu', threads, inferenceTimeoutMs: cfg.inferenceTimeoutMs }, log);
 
-  if (!tpuPath) {
-    if (cfg.backend === 'edgetpu') throw new Error('detector.backend is "edgetpu" but detector.model.edgetpu is not set (and no _edgetpu twin of detector.model.cpu exists)');
-    if (!cpuPlan) throw new Error('no model: set detector.model.cpu');
-    const detector = cpuDetector(cpuPlan);
+  if (!tpuPath || !tpuPlan) {
+    const detector = cpuDetector(cpuPlan!); // planDetectorModels guarantees a CPU model when there is no TPU one
     hooks.onState?.({ backend: 'cpu', reason: cfg.backend === 'cpu' ? 'detector.backend is cpu' : 'no Edge TPU model configured', since: new Date().toISOString(), failovers: 0, recoveries: 0, tpus: [] });
     return detector;
   }
 
-  const tpuPlan = await planModel(tpuPath, planOpts);
-  if (cpuPlan && (cpuPlan.info.inputWidth !== tpuPlan.info.inputWidth || cpuPlan.info.inputHeight !== tpuPlan.info.inputHeight || cpuPlan.info.kind !== tpuPlan.info.kind)) {
-    throw new Error(`${cpuPath} is not the CPU twin of ${tpuPath}: their inputs or kinds differ`);
-  }
   if (!cpuPlan) log.warn({ model: tpuPath, twin: twinOf(tpuPath) }, 'no CPU twin of the Edge TPU model: CPU fallback is impossible');
   return new FailoverDetector({
     mode: cfg.backend === 'edgetpu' ? 'edgetpu' : 'auto',

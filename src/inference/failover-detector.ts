@@ -56,6 +56,8 @@ export class FailoverDetector implements Detector {
   private cpu: Detector | undefined;
   private next = 0;
   private timer: NodeJS.Timeout | undefined;
+  /** TPU detectors being loaded or probed: stop() kills them too, so a stop never waits for a load. */
+  private readonly loading = new Set<Detector>();
   private stopped = false;
   private readonly state: DetectorState;
   private readonly now: () => number;
@@ -89,7 +91,9 @@ export class FailoverDetector implements Detector {
       this.cpu = this.opts.makeCpu();
       await this.cpu.start();
     }
+    if (this.stopped) throw new Error('detector stopped while starting');
     await Promise.all(this.slots.map((s) => this.tryTpu(s)));
+    if (this.stopped) throw new Error('detector stopped while starting');
     for (const s of this.slots.filter((slot) => !slot.healthy)) {
       s.failures = 1;
       s.nextProbeAt = this.now() + this.backoffMs(s);
@@ -128,7 +132,7 @@ export class FailoverDetector implements Detector {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    await Promise.all([...this.slots.map((s) => s.detector?.stop()), this.cpu?.stop()]);
+    await Promise.all([...this.slots.map((s) => s.detector?.stop()), ...[...this.loading].map((d) => d.stop().catch(() => undefined)), this.cpu?.stop()]);
   }
 
   private pick(): TpuSlot | undefined {
@@ -169,7 +173,9 @@ export class FailoverDetector implements Detector {
         slot.reason = blocked;
         return false;
       }
+      if (this.stopped) return false; // stopped while probing: load nothing more
       const detector = this.opts.makeTpu(slot.device);
+      this.loading.add(detector);
       try {
         await detector.start();
         const m = detector.model;
@@ -178,6 +184,8 @@ export class FailoverDetector implements Detector {
         await detector.stop().catch(() => undefined);
         slot.reason = (err as Error).message;
         return false;
+      } finally {
+        this.loading.delete(detector);
       }
       if (this.stopped) {
         await detector.stop();

@@ -61,8 +61,15 @@ export async function planModel(path: string, opts: PlanOptions): Promise<ModelP
   }
   const fileLines = opts.labelsPath ? await readLabelsFile(opts.labelsPath) : undefined;
   const outputs = description.outputs;
-  const numClasses = kind === 'classification' ? outputs[0]!.shape[outputs[0]!.shape.length - 1]! : 0;
+  const numClasses = kind === 'classification' ? outputs[0]!.shape[outputs[0]!.shape.length - 1]! : (description.detectionClasses ?? 0);
   const label = resolveLabels({ embedded: description.embeddedLabels, fileLines, numClasses, kind });
+  if (fileLines && opts.labelsPath && numClasses > 0 && label.size < numClasses) {
+    // Every class past the file's end would be published as class_<id>: a wrong file, not a choice.
+    throw new ModelPlanError(
+      `labels file ${opts.labelsPath} names ${label.size} classes but ${name} has ${numClasses}: use the labels file made for this model (or null for the labels embedded in it)`,
+      opts.labelsPath,
+    );
+  }
   const info: ModelInfo = { name, path, kind, inputHeight: input.shape[1]!, inputWidth: input.shape[2]! };
   const normalization = description.metadata?.normalization;
 

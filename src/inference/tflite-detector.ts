@@ -55,7 +55,10 @@ export class TfliteDetector implements Detector {
         `${this.plan.info.path} is compiled for the Edge TPU (edgetpu-custom-op) and cannot run on the CPU; use its CPU twin (the same name without _edgetpu)`,
       );
     }
-    await this.spawnHost();
+    this.starting = this.spawnHost().finally(() => {
+      this.starting = undefined;
+    });
+    await this.starting;
   }
 
   async detect(input: Uint8Array): Promise<DetectResult> {
@@ -68,10 +71,11 @@ export class TfliteDetector implements Detector {
     return { results: this.plan.decode(reply.outputs), inferenceMs: reply.inferenceMs, backend: this.backend };
   }
 
+  /** Kills a model load in progress rather than waiting for it (a stop while starting). */
   async stop(): Promise<void> {
     this.stopped = true;
-    await this.starting?.catch(() => undefined);
     await this.host?.stop();
+    await this.starting?.catch(() => undefined);
   }
 
   private async spawnHost(): Promise<void> {

@@ -3,8 +3,11 @@ import { SecretScrubber } from './secrets.js';
 
 export type { Logger };
 
-/** Paths redacted wherever a config object or client options reach a log line. */
-export const REDACT_PATHS = ['password', '*.password', '*.*.password', 'mqtt.password', 'key', '*.key', '*.*.key', 'token', '*.token'];
+/**
+ * Paths redacted wherever a config object or client options reach a log line. Only a TLS `key` is a secret: a bare
+ * `key` is also what a config problem calls its key path, which the log must show.
+ */
+export const REDACT_PATHS = ['password', '*.password', '*.*.password', 'mqtt.password', 'tls.key', '*.tls.key', 'token', '*.token'];
 
 /**
  * JSON lines to stdout (journald keeps them); one root per process, child loggers per module. Writes are synchronous:

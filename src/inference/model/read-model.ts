@@ -84,14 +84,22 @@ function describeTensors(raw: RawModel): ModelTensor[] {
 }
 
 /** Gives shapeless SSD post-processing outputs the shapes the runtime computes (see detection-postprocess.ts). */
-function fillDetectionShapes(raw: RawModel, tensors: ModelTensor[]): void {
+/**
+ * Gives the SSD post-processing op's outputs their shapes (the converter leaves them empty) and returns how many
+ * classes it scores (num_classes), or undefined when the model has no such op.
+ */
+function fillDetectionShapes(raw: RawModel, tensors: ModelTensor[]): number | undefined {
+  let numClasses: number | undefined;
   for (const op of raw.subgraphs[0]?.operators ?? []) {
     if (raw.operatorCodes[op.opcodeIndex]?.customCode !== DETECTION_POSTPROCESS || !op.customOptions) continue;
+    const options = readDetectionPostProcessOptions(op.customOptions);
+    numClasses = options.numClasses;
     const outputs = op.outputs.map((i) => tensors[i]!);
     if (outputs.length !== 4 || outputs.some((t) => t.shape.length > 0)) continue;
-    const shapes = detectionOutputShapes(readDetectionPostProcessOptions(op.customOptions));
+    const shapes = detectionOutputShapes(options);
     outputs.forEach((t, i) => (t.shape = shapes[i]!));
   }
+  return numClasses;
 }
 
 const KERNEL_FROM_WEIGHTS = new Set(['CONV_2D', 'DEPTHWISE_CONV_2D']);
@@ -179,8 +187,9 @@ export async function readModel(pathOrBuffer: string | Buffer): Promise<ModelDes
   }
 
   const tensors = describeTensors(raw);
+  let detectionClasses: number | undefined;
   try {
-    fillDetectionShapes(raw, tensors);
+    detectionClasses = fillDetectionShapes(raw, tensors);
   } catch (err) {
     throw corrupt(`cannot decode the ${DETECTION_POSTPROCESS} options: ${(err as Error).message ?? String(err)}`, err);
   }
@@ -200,6 +209,7 @@ export async function readModel(pathOrBuffer: string | Buffer): Promise<ModelDes
     ...(meta ? { metadata: summarizeMetadata(meta) } : {}),
     embeddedFiles,
     ...(embeddedLabels ? { embeddedLabels } : {}),
+    ...(detectionClasses !== undefined ? { detectionClasses } : {}),
     edgetpu: operators.some((op) => op.customCode === EDGETPU_CUSTOM_OP),
   };
 }

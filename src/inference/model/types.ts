@@ -74,6 +74,8 @@ export interface ModelDescription {
   embeddedFiles: Map<string, Buffer>;
   /** Label lines from the embedded label file (TENSOR_AXIS_LABELS / TENSOR_VALUE_LABELS), raw, one per line. */
   embeddedLabels?: string[];
+  /** SSD models: the classes TFLite_Detection_PostProcess scores (its num_classes option). */
+  detectionClasses?: number;
   /** True when the model holds an `edgetpu-custom-op` (compiled for the Edge TPU; cannot run on the CPU). */
   edgetpu: boolean;
 }
