@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import sharp from 'sharp';
 import type { Browser } from 'playwright-core';
-import { HttpServer, type HealthSource } from '../../src/http/server.js';
+import { HttpServer, type HealthReport, type HealthSource } from '../../src/http/server.js';
 import { MetricsRecorder } from '../../src/http/metrics.js';
 import { silentLogger } from '../../src/system/logger.js';
 import type { StatsPayload } from '../../src/stats/stats-reporter.js';
@@ -42,8 +42,8 @@ class TickingSource implements HealthSource {
     clearInterval(this.timer);
   }
 
-  health(): { ok: boolean; reasons: string[] } {
-    return { ok: true, reasons: [] };
+  health(): HealthReport {
+    return { status: 'ok', reasons: [] };
   }
   stats(): StatsPayload | undefined {
     return this.payload;
