@@ -7,6 +7,7 @@ import { SESSION_TAKEN_OVER, SessionTakeover } from './session-takeover.js';
 import { maskUrlValue } from '../system/secrets.js';
 import { BrokerLink, type LinkStatus } from './broker-link.js';
 import { ReconnectBackoff } from './reconnect-backoff.js';
+import { mqttTlsProblems } from './mqtt-tls-check.js';
 
 export interface PublisherOptions {
   url: string;
@@ -95,6 +96,9 @@ export class MqttPublisher {
     private readonly log: Logger,
     deps: Partial<PublisherDeps> = {},
   ) {
+    // CA, client certificate or key on a plain-text URL: the user meant TLS and would get none, without a word.
+    const tlsProblems = mqttTlsProblems(opts);
+    if (tlsProblems.length > 0) throw new Error(tlsProblems.map((p) => `${p.key}: ${p.message}`).join('; '));
     this.deps = { connect: mqtt.connect, random: Math.random, now: Date.now, ...deps };
     this.problems = new ThrottledLog(log, 60_000, this.deps.now);
     this.backoff = new ReconnectBackoff(this.deps.random);
