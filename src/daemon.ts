@@ -104,6 +104,7 @@ export class Daemon {
         () => this.pipelines,
         () => this.detector !== undefined && this.detectorState?.backend !== 'none',
         (camera) => config.cameras[camera]?.detect.fps ?? 0,
+        () => publisher.snapshot(),
       );
     }
     const metrics = this.health?.metrics;

@@ -1,8 +1,9 @@
 import { performance } from 'node:perf_hooks';
 import type { CameraPipeline } from '../pipeline/camera-pipeline.js';
+import type { PublisherCounters } from '../publish/mqtt-publisher.js';
 import type { StatsPayload } from '../stats/stats-reporter.js';
 import { MetricsRecorder } from './metrics.js';
-import type { HealthSource } from './server.js';
+import type { HealthReport, HealthSource } from './server.js';
 
 /** A camera that has not published a frame for this long, or for 5 of its detect intervals, is not healthy. */
 const STALE_MS = 10_000;
@@ -17,6 +18,7 @@ export class DaemonHealth implements HealthSource {
     private readonly pipelines: () => Map<string, CameraPipeline>,
     private readonly detectorUp: () => boolean,
     private readonly detectFps: (camera: string) => number,
+    private readonly mqtt: () => PublisherCounters,
   ) {}
 
   onStats(stats: StatsPayload): void {
@@ -24,7 +26,7 @@ export class DaemonHealth implements HealthSource {
     this.metrics.update(stats);
   }
 
-  health(): { ok: boolean; reasons: string[] } {
+  health(): HealthReport {
     const reasons: string[] = [];
     const now = performance.now();
     if (!this.detectorUp()) reasons.push('no detector is answering');
@@ -35,7 +37,12 @@ export class DaemonHealth implements HealthSource {
       if (since > limit) reasons.push(`camera ${name}: no frame processed for ${Math.round(since / 1000)} s`);
     }
     if (this.pipelines().size === 0) reasons.push('no camera running');
-    return { ok: reasons.length === 0, reasons };
+    const detecting = reasons.length === 0;
+    // A broker that is down holds up publishing, not detection: degraded, not unhealthy (see HealthStatus).
+    const { state, reason, downSince, queued } = this.mqtt();
+    if (state !== 'connected') reasons.push(`mqtt ${state}${reason ? ` (${reason})` : ''} since ${downSince}; ${queued} message(s) wait in the outbox`);
+    const status = !detecting ? 'unhealthy' : reasons.length > 0 ? 'degraded' : 'ok';
+    return { status, reasons, mqtt: { state, reason, downSince, queued } };
   }
 
   stats(): StatsPayload | undefined {

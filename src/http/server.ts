@@ -5,10 +5,26 @@ import type { StatsPayload } from '../stats/stats-reporter.js';
 import type { MetricsRecorder } from './metrics.js';
 import { LIVE_PAGE } from './page.js';
 
+/**
+ * `ok`: detecting and publishing. `degraded`: detecting, but the MQTT broker is down (unreachable, refusing the
+ * login, connection lost): detections wait in the outbox and go out when it is back, and restarting the daemon would
+ * not bring the broker back, so /healthz still answers 200 (a liveness probe must not kill it); alert on `status`.
+ * `unhealthy`: not detecting (no frames, no detector): 503.
+ */
+export type HealthStatus = 'ok' | 'degraded' | 'unhealthy';
+
+export interface HealthReport {
+  status: HealthStatus;
+  /** What is wrong, one line each (empty when ok). */
+  reasons: string[];
+  /** The broker connection, as in the stats payload (`state`: connected, connecting, refused, unreachable, lost). */
+  mqtt?: { state: string; reason: string | null; downSince: string | null; queued: number };
+}
+
 /** What the endpoint reads from the running daemon; it never changes anything there. */
 export interface HealthSource {
-  /** Frames flowing and a detector answering; `reasons` say what is wrong when not. */
-  health(): { ok: boolean; reasons: string[] };
+  /** Frames flowing, a detector answering, the broker connected; `reasons` say what is wrong when not. */
+  health(): HealthReport;
   /** The latest stats interval (undefined until the first one closes). */
   stats(): StatsPayload | undefined;
   /** The latest annotated frame. */
@@ -91,8 +107,8 @@ export class HttpServer {
     }
     switch (path) {
       case '/healthz': {
-        const h = this.source.health();
-        return h.ok ? json(200, { status: 'ok' }) : json(503, { status: 'unhealthy', reasons: h.reasons });
+        const { status, reasons, mqtt } = this.source.health();
+        return json(status === 'unhealthy' ? 503 : 200, { status, ...(reasons.length > 0 ? { reasons } : {}), ...(mqtt ? { mqtt } : {}) });
       }
       case '/metrics':
         return { status: 200, type: this.source.metrics.contentType, body: await this.source.metrics.text() };

@@ -5,6 +5,9 @@ import { ThrottledLog } from '../system/throttled-log.js';
 import type { Outbox, OutboxMessage } from './outbox.js';
 import { SESSION_TAKEN_OVER, SessionTakeover } from './session-takeover.js';
 import { maskUrlValue } from '../system/secrets.js';
+import { BrokerLink, type LinkStatus } from './broker-link.js';
+import { ReconnectBackoff } from './reconnect-backoff.js';
+import { mqttTlsProblems } from './mqtt-tls-check.js';
 
 export interface PublisherOptions {
   url: string;
@@ -36,7 +39,7 @@ export interface PublishOptions {
   expirySec?: number;
 }
 
-export interface PublisherCounters {
+export interface PublisherCounters extends LinkStatus {
   connected: boolean;
   published: number;
   queued: number;
@@ -54,37 +57,52 @@ interface Pending {
   opts: PublishOptions;
 }
 
-const BASE_RECONNECT_MS = 1000;
-const MAX_RECONNECT_MS = 30_000;
+/** What the publisher needs from outside besides its config; tests replace them. */
+export interface PublisherDeps {
+  connect: (url: string, options: IClientOptions) => MqttClient;
+  /** Jitter of the reconnect backoff. */
+  random: () => number;
+  /** Wall clock of the connection state and its log reminders. */
+  now: () => number;
+}
 
 /**
  * The daemon's one MQTT connection. Availability is a retained `online` on every connect with a retained `offline`
- * as last will; an unreachable broker is never fatal: it retries with backoff while the pipeline keeps running.
+ * as last will; a broker that is unreachable, refuses the login or drops the connection is never fatal: it retries
+ * with backoff (see ReconnectBackoff) while the pipeline keeps running and detections wait in the outbox.
  */
 export class MqttPublisher {
   private client: MqttClient | undefined;
   private readonly latest = new Map<string, Pending>();
-  private readonly counters = { connected: false, published: 0, publishErrors: 0, reconnects: 0 };
+  private readonly counters = { published: 0, publishErrors: 0, reconnects: 0 };
   /** Outbox ids handed to mqtt.js and not yet acknowledged: mqtt.js re-sends those itself after a reconnect. */
   private readonly handed = new Set<number>();
   /** MQTT 5 message expiry per outbox id (kept in memory only: after a restart, replayed messages carry none). */
   private readonly expiry = new Map<number, number>();
   private lastDropped = 0;
-  private lastError = '';
   private overflowLogged = false;
   private readonly onConnectHooks: (() => void)[] = [];
   private readonly subscriptions = new Map<string, (payload: Buffer) => void>();
   private stopping = false;
   private readonly takeover = new SessionTakeover();
-  /** A flapping connection (see SessionTakeover) must not write a line every second. */
+  /** Takeover warnings: at most one a minute. */
   private readonly problems: ThrottledLog;
+  private readonly link: BrokerLink;
+  private readonly backoff: ReconnectBackoff;
+  private readonly deps: PublisherDeps;
 
   constructor(
     private readonly opts: PublisherOptions,
     private readonly log: Logger,
-    private readonly connect: (url: string, options: IClientOptions) => MqttClient = mqtt.connect,
+    deps: Partial<PublisherDeps> = {},
   ) {
-    this.problems = new ThrottledLog(log, 60_000);
+    // CA, client certificate or key on a plain-text URL: the user meant TLS and would get none, without a word.
+    const tlsProblems = mqttTlsProblems(opts);
+    if (tlsProblems.length > 0) throw new Error(tlsProblems.map((p) => `${p.key}: ${p.message}`).join('; '));
+    this.deps = { connect: mqtt.connect, random: Math.random, now: Date.now, ...deps };
+    this.problems = new ThrottledLog(log, 60_000, this.deps.now);
+    this.backoff = new ReconnectBackoff(this.deps.random);
+    this.link = new BrokerLink(log, () => ({ url: maskUrlValue(opts.url), clientId: opts.clientId, queued: this.queuedCount() }), this.deps.now);
   }
 
   /** Two daemons with one client id kick each other off the broker forever: say so, and what to change. */
@@ -120,7 +138,11 @@ export class MqttPublisher {
     const options: IClientOptions = {
       clientId: this.opts.clientId,
       keepalive: this.opts.keepaliveSec,
-      reconnectPeriod: BASE_RECONNECT_MS,
+      // mqtt.js reads the period each time it schedules an attempt: the backoff sets it before each one.
+      reconnectPeriod: this.backoff.next(),
+      // Without it mqtt.js 5 stops for good after a refused CONNACK (bad credentials, "not authorised", "server
+      // unavailable" from a broker that is restarting): the daemon would never publish again.
+      reconnectOnConnackError: true,
       connectTimeout: 10_000,
       clean: !this.opts.persistentSession,
       ...(this.opts.mqtt5 ? { protocolVersion: 5 as const, ...(this.opts.persistentSession ? { properties: { sessionExpiryInterval: 86_400 } } : {}) } : {}),
@@ -135,14 +157,13 @@ export class MqttPublisher {
     if (tls.key) options.key = readFileSync(tls.key);
     options.rejectUnauthorized = tls.rejectUnauthorized;
 
-    const client = this.connect(this.opts.url, options);
+    const client = this.deps.connect(this.opts.url, options);
     this.client = client;
     client.on('connect', () => {
-      this.counters.connected = true;
-      this.takeover.connected(Date.now());
-      client.options.reconnectPeriod = BASE_RECONNECT_MS;
-      this.lastError = '';
-      this.log.info({ url: maskUrlValue(this.opts.url), clientId: this.opts.clientId }, 'connected to MQTT broker');
+      this.link.connect();
+      this.takeover.connected(this.deps.now());
+      this.backoff.reset();
+      client.options.reconnectPeriod = this.backoff.next();
       client.publish(this.availabilityTopic, 'online', { qos: 1, retain: true });
       for (const topic of this.subscriptions.keys()) client.subscribe(topic, { qos: 1 });
       for (const hook of this.onConnectHooks) hook();
@@ -152,27 +173,20 @@ export class MqttPublisher {
     client.on('message', (topic, payload) => this.subscriptions.get(topic)?.(payload));
     client.on('reconnect', () => {
       this.counters.reconnects++;
-      // Exponential backoff with jitter: mqtt.js reads the period when it schedules the next attempt.
-      const next = Math.min(MAX_RECONNECT_MS, client.options.reconnectPeriod! * 2);
-      client.options.reconnectPeriod = Math.round(next * (0.8 + Math.random() * 0.4));
+      // This attempt fails or not; if it does, the wait before the next one is a step longer.
+      client.options.reconnectPeriod = this.backoff.next();
     });
     client.on('close', () => {
-      if (this.counters.connected && !this.stopping) {
-        this.problems.warn('lost', { url: maskUrlValue(this.opts.url) }, 'MQTT connection lost; retrying with backoff');
-        if (this.takeover.closed(Date.now())) this.warnTakeover('the broker keeps closing the connection soon after it opens');
-      }
-      this.counters.connected = false;
+      if (this.stopping) return;
+      const wasConnected = this.link.connected;
+      this.link.close();
+      if (wasConnected && this.takeover.closed(this.deps.now())) this.warnTakeover('the broker keeps closing the connection soon after it opens');
     });
     client.on('disconnect', (packet) => {
       if (packet.reasonCode === SESSION_TAKEN_OVER) this.warnTakeover('the broker says another connection took over the session');
     });
-    client.on('error', (err) => {
-      // One line per distinct error, not one per retry.
-      if (err.message !== this.lastError) {
-        this.lastError = err.message;
-        this.log.warn({ url: maskUrlValue(this.opts.url), err: err.message }, 'MQTT broker unreachable or refused the connection; retrying');
-      }
-    });
+    // Logged by the link when the attempt closes: one line per change, not one per retry.
+    client.on('error', (err) => this.link.error(err));
   }
 
   publish(topic: string, payload: string | Buffer, opts: PublishOptions): void {
@@ -191,7 +205,11 @@ export class MqttPublisher {
 
   snapshot(): PublisherCounters {
     const o = this.opts.outbox.stats();
-    return { ...this.counters, queued: o.depth + this.latest.size, droppedOffline: o.dropped, outbox: o.mode };
+    return { connected: this.link.connected, ...this.link.status(), ...this.counters, queued: this.queuedCount(), droppedOffline: o.dropped, outbox: o.mode };
+  }
+
+  private queuedCount(): number {
+    return this.opts.outbox.stats().depth + this.latest.size;
   }
 
   /** Publishes `offline` (when connected) and disconnects, within `timeoutMs`. */
@@ -218,7 +236,7 @@ export class MqttPublisher {
         client.end(true, () => resolve());
       }
     });
-    this.counters.connected = false;
+    this.link.stopped();
   }
 
   private send(m: Pending): void {

@@ -1,5 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** A free TCP port on 127.0.0.1. */
 export async function freePort(): Promise<number> {
@@ -47,6 +50,12 @@ export class TestBroker {
     }
   }
 
+  /** SIGHUP: mosquitto reads its config again, password file included (clients stay connected). */
+  reload(): void {
+    if (!this.child || this.child.exitCode !== null) throw new Error('mosquitto is not running');
+    this.child.kill('SIGHUP');
+  }
+
   async stop(): Promise<void> {
     const child = this.child;
     if (!child || child.exitCode !== null) return;
@@ -55,4 +64,24 @@ export class TestBroker {
       child.kill('SIGTERM');
     });
   }
+}
+
+/** Writes a mosquitto password file holding one user (mosquitto_passwd hashes it). */
+export function writePasswordFile(file: string, user: string, password: string): void {
+  writeFileSync(file, '');
+  execFileSync('mosquitto_passwd', ['-b', file, user, password], { stdio: 'ignore' });
+}
+
+/**
+ * A mosquitto config for a plain listener that wants a user name and password, and the password file it reads
+ * (rewrite it with writePasswordFile and call reload() to change what the broker accepts).
+ */
+export function passwordBrokerConfig(port: number, user: string, password: string): { config: string; passwordFile: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'me-passwd-broker-'));
+  const passwordFile = join(dir, 'passwd');
+  writePasswordFile(passwordFile, user, password);
+  const config = join(dir, 'mosquitto.conf');
+  // `user root`: mosquitto started as root otherwise drops to the mosquitto user, which cannot read the 0700 temp dir.
+  writeFileSync(config, ['user root', `listener ${port} 127.0.0.1`, 'allow_anonymous false', `password_file ${passwordFile}`, ''].join('\n'));
+  return { config, passwordFile };
 }

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import sharp from 'sharp';
 import type { Browser } from 'playwright-core';
-import { HttpServer, type HealthSource } from '../../src/http/server.js';
+import { HttpServer, type HealthReport, type HealthSource } from '../../src/http/server.js';
 import { MetricsRecorder } from '../../src/http/metrics.js';
 import { silentLogger } from '../../src/system/logger.js';
 import type { StatsPayload } from '../../src/stats/stats-reporter.js';
@@ -42,8 +42,8 @@ class TickingSource implements HealthSource {
     clearInterval(this.timer);
   }
 
-  health(): { ok: boolean; reasons: string[] } {
-    return { ok: true, reasons: [] };
+  health(): HealthReport {
+    return { status: 'ok', reasons: [] };
   }
   stats(): StatsPayload | undefined {
     return this.payload;
@@ -86,7 +86,7 @@ class TickingSource implements HealthSource {
           latencyMs: { capture: lat(1), preprocess: lat(2), inference: lat(p50), postprocess: lat(1), total: lat(p50 + 4) },
         },
       },
-      mqtt: { connected: true, published: i * 10, queued: 0, droppedOffline: 0, outbox: 'disk', publishErrors: 0, reconnects: 0 },
+      mqtt: { connected: true, state: 'connected', reason: null, downSince: null, published: i * 10, queued: 0, droppedOffline: 0, outbox: 'disk', publishErrors: 0, reconnects: 0 },
     };
   }
 }

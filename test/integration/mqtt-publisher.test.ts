@@ -138,7 +138,7 @@ describe('MqttPublisher', () => {
     const lines: Record<string, unknown>[] = [];
     const log = createLogger('warn', { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
     const fake = Object.assign(new EventEmitter(), { connected: false, options: {}, publish: () => undefined, subscribe: () => undefined, end: () => undefined });
-    const pub = new MqttPublisher(options('mqtt://127.0.0.1:1', 'fake', await memoryOutbox(), { mqtt5: true }), log, () => fake as unknown as MqttClient);
+    const pub = new MqttPublisher(options('mqtt://127.0.0.1:1', 'fake', await memoryOutbox(), { mqtt5: true }), log, { connect: () => fake as unknown as MqttClient });
     pub.start();
     fake.emit('disconnect', { cmd: 'disconnect', reasonCode: 0x8e });
     expect(lines.map((l) => l.msg)).toEqual([

@@ -34,6 +34,9 @@ function stats(over: { dropped?: number; errors?: number; failovers?: number; co
     },
     mqtt: {
       connected: over.connected ?? true,
+      state: over.connected === false ? 'unreachable' : 'connected',
+      reason: null,
+      downSince: null,
       published: 42,
       queued: over.queued ?? 0,
       droppedOffline: 0,

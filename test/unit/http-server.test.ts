@@ -1,18 +1,19 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'node:http';
-import { HttpServer, type HealthSource } from '../../src/http/server.js';
+import { HttpServer, type HealthReport, type HealthSource } from '../../src/http/server.js';
 import { MetricsRecorder } from '../../src/http/metrics.js';
 import { silentLogger } from '../../src/system/logger.js';
 import type { StatsPayload } from '../../src/stats/stats-reporter.js';
 
 class FakeSource implements HealthSource {
-  healthy = true;
+  status: HealthReport['status'] = 'ok';
   reasons: string[] = [];
+  mqtt: HealthReport['mqtt'];
   payload: StatsPayload | undefined;
   snapshot: { camera: string; jpeg: Buffer; ts: string } | undefined;
   metrics = new MetricsRecorder({ defaultMetrics: false });
-  health(): { ok: boolean; reasons: string[] } {
-    return { ok: this.healthy, reasons: this.reasons };
+  health(): HealthReport {
+    return { status: this.status, reasons: this.reasons, ...(this.mqtt ? { mqtt: this.mqtt } : {}) };
   }
   stats(): StatsPayload | undefined {
     return this.payload;
@@ -44,15 +45,25 @@ describe('HttpServer', () => {
     expect(r.headers.get('content-type')).toMatch(/^application\/json/);
     expect(await r.json()).toEqual({ status: 'ok' });
 
-    source.healthy = false;
+    source.status = 'unhealthy';
     source.reasons = ['camera front: no frame for 12 s', 'detector: no answer for 5 s'];
     r = await fetch(`${base}/healthz`);
     expect(r.status).toBe(503);
     expect(await r.json()).toEqual({ status: 'unhealthy', reasons: source.reasons });
 
-    source.healthy = true;
+    source.status = 'ok';
     source.reasons = [];
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
+  });
+
+  it('answers /healthz 200 "degraded" with the reason and the broker state while MQTT is down: detecting goes on', async () => {
+    const source = new FakeSource();
+    source.status = 'degraded';
+    source.reasons = ['mqtt refused (not authorised) since 2026-01-01T00:00:00.000Z; 3 message(s) wait in the outbox'];
+    source.mqtt = { state: 'refused', reason: 'not authorised', downSince: '2026-01-01T00:00:00.000Z', queued: 3 };
+    const r = await fetch(`${await serve(source)}/healthz`);
+    expect(r.status).toBe(200);
+    expect(await r.json()).toEqual({ status: 'degraded', reasons: source.reasons, mqtt: source.mqtt });
   });
 
   it('serves Prometheus text from the source recorder', async () => {
@@ -112,7 +123,7 @@ describe('HttpServer', () => {
 
   it('answers HEAD with the headers of GET and no body', async () => {
     const source = new FakeSource();
-    source.healthy = false;
+    source.status = 'unhealthy';
     const base = await serve(source);
     const { status, length, body } = await new Promise<{ status: number; length: string | undefined; body: string }>((resolve, reject) => {
       const req = request(`${base}/healthz`, { method: 'HEAD' }, (res) => {

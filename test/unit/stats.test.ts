@@ -1,6 +1,12 @@
+import { EventEmitter } from 'node:events';
+import type { MqttClient } from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import { CameraStats } from '../../src/stats/camera-stats.js';
 import { LatencyWindow } from '../../src/stats/latency-window.js';
+import { StatsReporter } from '../../src/stats/stats-reporter.js';
+import { MqttPublisher } from '../../src/publish/mqtt-publisher.js';
+import { Outbox } from '../../src/publish/outbox.js';
+import { silentLogger } from '../../src/system/logger.js';
 import { ThrottledLog } from '../../src/system/throttled-log.js';
 import pino from 'pino';
 
@@ -56,5 +62,35 @@ describe('ThrottledLog', () => {
       ['other problem', undefined],
       ['bad frame', 2],
     ]);
+  });
+});
+
+describe('StatsReporter: the mqtt block', () => {
+  it('says the broker is down, how and since when, while it refuses the login; and connected again after', async () => {
+    const client = Object.assign(new EventEmitter(), { connected: false, options: {}, publish: () => undefined, subscribe: () => undefined, end: () => undefined });
+    const outbox = await Outbox.open({ dir: null, maxMessages: 10, maxBytes: 1 << 20 }, silentLogger());
+    let now = Date.parse('2026-01-01T00:00:00.000Z');
+    const pub = new MqttPublisher(
+      { url: 'mqtt://127.0.0.1:1', clientId: 'stats', username: 'u', password: 'p', keepaliveSec: 10, baseTopic: 'me-test/stats', outbox, tls: { ca: null, cert: null, key: null, rejectUnauthorized: true } },
+      silentLogger(),
+      { connect: () => client as unknown as MqttClient, now: () => now },
+    );
+    const stats = new StatsReporter({ device: 'd', backend: () => 'cpu', model: () => 'm', cameras: () => ({}), failovers: () => ({ failovers: 0, recoveries: 0 }), mqtt: () => pub.snapshot() });
+    pub.start();
+    expect(stats.collect().mqtt).toMatchObject({ connected: false, state: 'connecting', reason: null, downSince: '2026-01-01T00:00:00.000Z' });
+    now += 5000;
+    // What mqtt.js emits for a CONNACK with return code 5, then the socket closes.
+    client.emit('error', Object.assign(new Error('Connection refused: Not authorized'), { code: 5 }));
+    client.emit('close');
+    expect(stats.collect().mqtt).toMatchObject({
+      connected: false,
+      state: 'refused',
+      reason: "not authorised: check mqtt.username/password and the broker's ACL",
+      downSince: '2026-01-01T00:00:00.000Z',
+    });
+    client.connected = true;
+    client.emit('connect', { cmd: 'connack', returnCode: 0 });
+    expect(stats.collect().mqtt).toMatchObject({ connected: true, state: 'connected', reason: null, downSince: null });
+    stats.stop();
   });
 });
