@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { resolveCameras, type CameraConfig } from './cameras.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
 import { isPlainObject } from './formats.js';
+import { mqttTlsProblems } from './mqtt-tls-check.js';
 import { nestingDepth, parseJson } from './json.js';
 import { appSchema, type GlobalConfig } from './schema.js';
 import { runSchema, type PathValue } from './validate.js';
@@ -135,6 +136,7 @@ function crossChecks(c: GlobalConfig): ConfigProblem[] {
   if (typeof model.cpu === 'string' && /_edgetpu\.tflite$/.test(model.cpu)) {
     problems.push({ key: 'detector.model.cpu', message: 'is an Edge TPU model (*_edgetpu.tflite); the CPU needs its plain twin (*.tflite)' });
   }
+  problems.push(...mqttTlsProblems(c.mqtt));
   return problems;
 }
 

@@ -7,7 +7,7 @@ import { SESSION_TAKEN_OVER, SessionTakeover } from './session-takeover.js';
 import { maskUrlValue } from '../system/secrets.js';
 import { BrokerLink, type LinkStatus } from './broker-link.js';
 import { ReconnectBackoff } from './reconnect-backoff.js';
-import { mqttTlsProblems } from './mqtt-tls-check.js';
+import { mqttTlsProblems } from '../config/mqtt-tls-check.js';
 
 export interface PublisherOptions {
   url: string;

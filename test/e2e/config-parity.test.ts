@@ -43,6 +43,7 @@ const cases: [string, () => string, string, RegExp][] = [
   ['a camera named __proto__', () => JSON.stringify(base()).replace('"cameras":{"cam":', '"cameras":{"__proto__":'), 'cameras.__proto__', /JavaScript drops it/],
   ['a camera named constructor', () => JSON.stringify(base()).replace('"cameras":{"cam":', '"cameras":{"constructor":'), 'cameras.constructor', /reserved/],
   ['a top-level constructor key', () => JSON.stringify({ ...base(), constructor: { a: 1 } }), 'constructor', /unknown key/],
+  ['TLS keys on a plain mqtt:// URL', () => JSON.stringify(base({}, { mqtt: { url: 'mqtt://127.0.0.1:1', tls: { ca: SSD_V1 }, outbox: { dir: null } } })), 'mqtt.tls.ca', /use mqtts:\/\//],
   ['topicPrefix $SYS', () => JSON.stringify(base({}, { mqtt: { url: 'mqtt://127.0.0.1:1', topicPrefix: '$SYS/me', outbox: { dir: null } } })), 'mqtt.topicPrefix', /belong to the broker/],
   ['a config nested 2000 levels deep', () => JSON.stringify(base()).replace(/}$/, `,"x":${'['.repeat(2000)}${']'.repeat(2000)}}`), '', /more than 32 levels deep/],
   ['a config of 2 MB', () => JSON.stringify({ ...base(), x: 'a'.repeat(2_000_000) }), '', /at most 1048576/],

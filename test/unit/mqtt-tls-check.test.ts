@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mqttTlsProblems } from '../../src/publish/mqtt-tls-check.js';
+import { mqttTlsProblems } from '../../src/config/mqtt-tls-check.js';
 import { MqttPublisher } from '../../src/publish/mqtt-publisher.js';
 import { Outbox } from '../../src/publish/outbox.js';
 import { silentLogger } from '../../src/system/logger.js';

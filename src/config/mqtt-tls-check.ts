@@ -1,4 +1,4 @@
-import type { ConfigProblem } from '../config/errors.js';
+import type { ConfigProblem } from './errors.js';
 
 /** Schemes on which mqtt.js never starts TLS, whatever TLS options it is given. */
 const PLAIN_SCHEMES = new Set(['mqtt:', 'tcp:', 'ws:']);
@@ -11,8 +11,8 @@ interface MqttTlsSettings {
 /**
  * TLS settings on a plain-text broker URL: mqtt.js ignores them and connects in plain text, sending the password in
  * the clear, without a word. Whoever set a CA, a client certificate or rejectUnauthorized meant TLS, so this is a
- * config error (exit 78) rather than a warning nobody reads. A config cross-check (src/config/load.ts) and the
- * publisher both apply it.
+ * config error (exit 78) rather than a warning nobody reads. A config cross-check (load.ts) and the publisher both
+ * apply it.
  */
 export function mqttTlsProblems(mqtt: MqttTlsSettings): ConfigProblem[] {
   let scheme: string;
