@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -80,8 +81,8 @@ export async function installServiceCommand(argv: string[], io: CliIo): Promise<
     else if (ctx.dryRun) ctx.out.push('Dry run: nothing is changed');
     ensureUser(ctx);
     const ids = ctx.real && !ctx.dryRun ? userIds(user) : undefined;
-    installFile(ctx, UNIT, unit, 0o644);
-    installFile(ctx, UDEV_RULE, fs.readFileSync(path.join(source, 'systemd', '99-coral-edgetpu.rules')), 0o644);
+    installFile(ctx, UNIT, unit, 0o644, { managed: true });
+    installFile(ctx, UDEV_RULE, fs.readFileSync(path.join(source, 'systemd', '99-coral-edgetpu.rules')), 0o644, { managed: true });
     // The config may hold the broker password: readable by root and the service's group only.
     ensureDir(ctx, CONFIG_DIR, 0o750, ids && { uid: 0, gid: ids.gid });
     installFile(ctx, CONFIG, fs.readFileSync(path.join(source, 'config', 'example.json')), 0o640, { keep: true, owner: ids && { uid: 0, gid: ids.gid } });
@@ -176,19 +177,59 @@ function userIds(user: string): { uid: number; gid: number } {
   return { uid: Number(uid), gid: Number(gid) };
 }
 
-function installFile(ctx: Context, target: string, content: string | Buffer, mode: number, opts: { keep?: boolean; owner?: { uid: number; gid: number } } = {}): void {
+interface InstallOptions {
+  /** Never replace an existing file (the config). */
+  keep?: boolean;
+  /**
+   * A file we own but a user may edit (the unit, the udev rule): it carries a stamp line with the sha256 of what we
+   * wrote. Unedited (the stamp matches), it is updated; edited by hand (or stamped by no one), it is kept and the
+   * new version is written beside it as <file>.new, so no local change (an added Environment= line) is ever lost.
+   */
+  managed?: boolean;
+  owner?: { uid: number; gid: number };
+}
+
+const STAMP = '# Written by mobilenet-edge install-service; edit a drop-in instead (systemctl edit), or this file is kept at the next install. sha256:';
+
+/** `content` with its stamp line: the sha256 of everything above it. */
+export function stamped(content: Buffer): Buffer {
+  const body = content.toString('utf8').replace(/\n*$/, '\n');
+  return Buffer.from(`${body}${STAMP}${sha256(body)}\n`);
+}
+
+/** True when `file` holds a stamp that matches its own content: nobody edited it since install-service wrote it. */
+export function isUnedited(file: Buffer): boolean {
+  const text = file.toString('utf8');
+  const at = text.lastIndexOf(STAMP);
+  if (at < 0) return false;
+  return text.slice(at + STAMP.length).trim() === sha256(text.slice(0, at));
+}
+
+const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
+
+function installFile(ctx: Context, target: string, content: string | Buffer, mode: number, opts: InstallOptions = {}): void {
   const file = onRoot(ctx, target);
-  const data = Buffer.isBuffer(content) ? content : Buffer.from(content);
+  const raw = Buffer.isBuffer(content) ? content : Buffer.from(content);
+  const data = opts.managed ? stamped(raw) : raw;
   const current = fs.existsSync(file) ? fs.readFileSync(file) : undefined;
   if (current && opts.keep) {
     say(ctx, 'kept', `${file} (exists: never overwritten)`);
     return;
   }
   if (current?.equals(data)) {
+    // A .new left by an earlier install is stale once the file itself is current.
+    if (opts.managed && !ctx.dryRun) fs.rmSync(`${file}.new`, { force: true });
     const wrongMode = (fs.statSync(file).mode & 0o777) !== mode;
     if (wrongMode && !ctx.dryRun) fs.chmodSync(file, mode);
     if (wrongMode) say(ctx, ctx.dryRun ? 'would chmod' : 'chmod', `${file} (${mode.toString(8)})`);
     else say(ctx, 'unchanged', file);
+    return;
+  }
+  if (current && opts.managed && !isUnedited(current)) {
+    const why = current.includes(STAMP) ? 'edited by hand' : 'no install-service stamp: edited by hand, or written by an older install';
+    say(ctx, ctx.dryRun ? 'would keep' : 'kept', `${file} (${why}: not overwritten)`);
+    say(ctx, ctx.dryRun ? 'would write' : 'wrote', `${file}.new (this version's file: merge it with \`diff ${file} ${file}.new\`, then delete it)`);
+    if (!ctx.dryRun) writeAtomic(`${file}.new`, data, mode, opts.owner);
     return;
   }
   const verb = current ? 'update' : 'create';
@@ -196,14 +237,19 @@ function installFile(ctx: Context, target: string, content: string | Buffer, mod
     say(ctx, `would ${verb}`, file);
     return;
   }
+  writeAtomic(file, data, mode, opts.owner);
+  if (opts.managed) fs.rmSync(`${file}.new`, { force: true });
+  say(ctx, `${verb}d`, file);
+}
+
+function writeAtomic(file: string, data: Buffer, mode: number, owner?: { uid: number; gid: number }): void {
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o755 });
   // Written aside and renamed: systemd or udev never read half a file.
   const tmp = `${file}.tmp-${process.pid}`;
   fs.writeFileSync(tmp, data, { mode });
   fs.chmodSync(tmp, mode);
-  if (opts.owner) fs.chownSync(tmp, opts.owner.uid, opts.owner.gid);
+  if (owner) fs.chownSync(tmp, owner.uid, owner.gid);
   fs.renameSync(tmp, file);
-  say(ctx, `${verb}d`, file);
 }
 
 function ensureDir(ctx: Context, target: string, mode: number, owner?: { uid: number; gid: number }): void {

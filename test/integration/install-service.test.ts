@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { UsageError, type CliIo } from '../../src/cli/exit-codes.js';
-import { INSTALL_SERVICE_HELP, installServiceCommand, renderUnit } from '../../src/cli/install-service.js';
+import { INSTALL_SERVICE_HELP, installServiceCommand, renderUnit, stamped } from '../../src/cli/install-service.js';
 import { ROOT } from '../helpers/paths.js';
 
 function io(): CliIo & { out: () => string; err: () => string } {
@@ -62,7 +62,7 @@ describe('mobilenet-edge install-service', () => {
     expect(mode(unitFile)).toBe(0o644);
 
     const rule = path.join(root, 'etc/udev/rules.d/99-coral-edgetpu.rules');
-    expect(fs.readFileSync(rule)).toEqual(fs.readFileSync(path.join(ROOT, 'systemd/99-coral-edgetpu.rules')));
+    expect(fs.readFileSync(rule)).toEqual(stamped(fs.readFileSync(path.join(ROOT, 'systemd/99-coral-edgetpu.rules'))));
     expect(mode(rule)).toBe(0o644);
 
     const config = path.join(root, 'etc/mobilenet-edge/config.json');
@@ -98,13 +98,46 @@ describe('mobilenet-edge install-service', () => {
     expect(again.out()).not.toMatch(/created|updated/);
     expect(fs.statSync(unitFile).mtimeMs).toBe(before);
 
-    fs.writeFileSync(unitFile, 'old');
+    // An older version's unit, as install-service wrote it (stamped, unedited): updated in place.
+    fs.writeFileSync(unitFile, stamped(Buffer.from('[Service]\nExecStart=/old\n')));
     fs.chmodSync(unitFile, 0o600);
     const third = io();
     expect(await installServiceCommand(args, third)).toBe(0);
     expect(third.out()).toMatch(/updated +\S+mobilenet-edge\.service/);
     expect(fs.readFileSync(unitFile, 'utf8')).toMatch(/^Type=notify$/m);
     expect(mode(unitFile)).toBe(0o644);
+    expect(fs.existsSync(`${unitFile}.new`)).toBe(false);
+  });
+
+  it('keeps a hand-edited unit (an added Environment= line) and writes the new one beside it', async () => {
+    const { root, args } = target();
+    expect(await installServiceCommand(args, io())).toBe(0);
+    const unitFile = path.join(root, 'etc/systemd/system/mobilenet-edge.service');
+    const installed = fs.readFileSync(unitFile, 'utf8');
+    const edited = installed.replace('[Service]\n', '[Service]\nEnvironment=MOBILENET_EDGE_LOG_LEVEL=debug\n');
+    expect(edited).not.toBe(installed);
+    fs.writeFileSync(unitFile, edited);
+
+    const again = io();
+    expect(await installServiceCommand(args, again)).toBe(0);
+    expect(fs.readFileSync(unitFile, 'utf8')).toBe(edited); // before: overwritten without a backup
+    expect(again.out()).toMatch(/kept +\S+mobilenet-edge\.service \(edited by hand: not overwritten\)/);
+    expect(again.out()).toMatch(/wrote +\S+mobilenet-edge\.service\.new \(this version's file: merge it with `diff /);
+    expect(fs.readFileSync(`${unitFile}.new`, 'utf8')).toBe(installed);
+
+    // A unit from before the stamp (or written by hand from scratch) is kept the same way.
+    fs.writeFileSync(unitFile, 'hand-written\n');
+    const third = io();
+    expect(await installServiceCommand(args, third)).toBe(0);
+    expect(fs.readFileSync(unitFile, 'utf8')).toBe('hand-written\n');
+    expect(third.out()).toMatch(/no install-service stamp/);
+
+    // Once the user takes the new file, the next run finds it current and removes the stale .new.
+    fs.copyFileSync(`${unitFile}.new`, unitFile);
+    const fourth = io();
+    expect(await installServiceCommand(args, fourth)).toBe(0);
+    expect(fourth.out()).toMatch(/unchanged +\S+mobilenet-edge\.service/);
+    expect(fs.existsSync(`${unitFile}.new`)).toBe(false);
   });
 
   it('warns when ExecStart would point into a home directory, which the unit hides from the service', async () => {
