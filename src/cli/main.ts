@@ -1,14 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { benchCommand, BENCH_HELP } from './bench.js';
-import { checkConfigCommand, CHECK_CONFIG_HELP } from './check-config.js';
-import { detectCommand, DETECT_HELP } from './detect.js';
-import { devicesCommand, DEVICES_HELP } from './devices.js';
 import { EXIT, UsageError, type CliIo } from './exit-codes.js';
-import { inspectCommand, INSPECT_HELP } from './inspect.js';
-import { installServiceCommand, INSTALL_SERVICE_HELP } from './install-service.js';
-import { runCommand, RUN_HELP } from './run.js';
-import { fetchModelsCommand } from '../models/cli.js';
 import { packageRoot } from '../system/paths.js';
 import type { SignalGate } from '../system/signal-gate.js';
 
@@ -33,15 +25,19 @@ Run 'mobilenet-edge COMMAND --help' for a command's options.
 
 type Command = (argv: string[], io: CliIo) => Promise<number>;
 
-const COMMANDS: Record<string, { run: Command; help: string }> = {
-  run: { run: runCommand, help: RUN_HELP },
-  'check-config': { run: checkConfigCommand, help: CHECK_CONFIG_HELP },
-  detect: { run: detectCommand, help: DETECT_HELP },
-  inspect: { run: inspectCommand, help: INSPECT_HELP },
-  devices: { run: devicesCommand, help: DEVICES_HELP },
-  bench: { run: benchCommand, help: BENCH_HELP },
-  'install-service': { run: installServiceCommand, help: INSTALL_SERVICE_HELP },
-  'fetch-models': { run: (argv, io) => fetchModelsCommand(argv, io), help: '' },
+/**
+ * Each command's module is loaded only when it runs: check-config or --help need not load the MQTT client, sharp and
+ * the inference code (about a second of CPU on a Pi before anything is printed).
+ */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  run: async () => (await import('./run.js')).runCommand,
+  'check-config': async () => (await import('./check-config.js')).checkConfigCommand,
+  detect: async () => (await import('./detect.js')).detectCommand,
+  inspect: async () => (await import('./inspect.js')).inspectCommand,
+  devices: async () => (await import('./devices.js')).devicesCommand,
+  bench: async () => (await import('./bench.js')).benchCommand,
+  'install-service': async () => (await import('./install-service.js')).installServiceCommand,
+  'fetch-models': async () => (await import('../models/cli.js')).fetchModelsCommand,
 };
 
 /** Commands that take over SIGINT, SIGTERM and SIGHUP from the gate; the others get the default actions back. */
@@ -58,7 +54,7 @@ export async function main(argv: string[], signals: SignalGate): Promise<number>
   }
   if (first === 'help' || first === '--help' || first === '-h') {
     const topic = first === 'help' ? rest[0] : undefined;
-    if (topic && COMMANDS[topic]) return COMMANDS[topic].run(['--help'], io);
+    if (topic && COMMANDS[topic]) return (await COMMANDS[topic]())(['--help'], io);
     io.stdout.write(HELP);
     return EXIT.OK;
   }
@@ -71,7 +67,7 @@ export async function main(argv: string[], signals: SignalGate): Promise<number>
     return EXIT.USAGE;
   }
   try {
-    return await entry.run(args, io);
+    return await (await entry())(args, io);
   } catch (err) {
     // parseArgs reports unknown options with a code; both are the user's to fix, not a crash.
     if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {

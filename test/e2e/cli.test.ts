@@ -100,14 +100,12 @@ describe('configs and the run command', () => {
     }
   });
 
-  it('run with a model that is not a TFLite file: one fatal line naming it, exit 1', async () => {
+  it('run with a model that is not a TFLite file: a config error naming the key and the file, exit 78 (systemd does not restart)', async () => {
     const notModel = write('fake.tflite', 'not a model at all');
     const f = write('fake-model.json', { cameras: camera, detector: { backend: 'cpu', model: { cpu: notModel } } });
     const r = await runCli(['run', '--config', f]);
-    expect(r.code).toBe(1);
-    const fatal = r.stdout.split('\n').filter((l) => l.includes('"level":60'));
-    expect(fatal).toHaveLength(1);
-    expect(fatal[0]).toContain(notModel);
+    expect(r.code).toBe(78);
+    expect(r.stderr.trim().split('\n')).toEqual([`config error in ${f}: detector.model.cpu: ${notModel} is not a TFLite model (no TFL3 identifier)`]);
     noStack(r.stdout + r.stderr);
   });
 
