@@ -1,23 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { encodeAcks, isSettled, parseAcks, type AckState } from './outbox-acks.js';
+import { acquireLock, type LockFs } from './outbox-lock.js';
 import { decodeRecords, encodeRecord, type OutboxMessage, type StoredRecord } from './outbox-record.js';
 
 /** The file-system calls the store makes: a seam for tests that inject EIO or a short write. */
-export type OutboxFs = Pick<
-  typeof fs,
-  | 'mkdirSync'
-  | 'openSync'
-  | 'writeSync'
-  | 'closeSync'
-  | 'readFileSync'
-  | 'readdirSync'
-  | 'unlinkSync'
-  | 'renameSync'
-  | 'truncateSync'
-  | 'fsyncSync'
-  | 'fdatasync'
->;
+export type OutboxFs = LockFs &
+  Pick<
+    typeof fs,
+    'mkdirSync' | 'openSync' | 'writeSync' | 'closeSync' | 'readFileSync' | 'readdirSync' | 'unlinkSync' | 'renameSync' | 'truncateSync' | 'fsyncSync' | 'fdatasync'
+  >;
 
 interface Segment {
   seq: number;
@@ -50,7 +42,6 @@ export interface Recovered {
 
 const SEGMENT = /^seg-(\d{12})\.log$/;
 const ACKS = 'acks.json';
-const LOCK = 'outbox.lock';
 /** Directories open in this process: a second outbox on the same one would interleave records. */
 const openDirs = new Set<string>();
 
@@ -75,7 +66,7 @@ export class DiskStore {
   private constructor(
     readonly dir: string,
     private readonly opts: StoreOptions,
-    private readonly lockFile: string,
+    private readonly unlock: () => void,
   ) {}
 
   /** Throws (with the fs error's code) when the directory cannot be created, locked or read. */
@@ -83,8 +74,8 @@ export class DiskStore {
     const abs = path.resolve(dir);
     if (openDirs.has(abs)) throw Object.assign(new Error('already open in this process'), { code: 'ELOCKED' });
     opts.fs.mkdirSync(abs, { recursive: true, mode: 0o750 });
-    const lockFile = acquireLock(opts.fs, abs);
-    const store = new DiskStore(abs, opts, lockFile);
+    const unlock = acquireLock(opts.fs, abs);
+    const store = new DiskStore(abs, opts, unlock);
     openDirs.add(abs);
     try {
       return { store, recovered: store.load() };
@@ -198,11 +189,7 @@ export class DiskStore {
     if (this.closed) return;
     this.closed = true;
     for (const seg of this.segments) this.retire(seg);
-    try {
-      this.opts.fs.unlinkSync(this.lockFile);
-    } catch {
-      // A lock left behind names a dead pid: the next open takes it over.
-    }
+    this.unlock();
     openDirs.delete(this.dir);
   }
 
@@ -326,37 +313,5 @@ export class DiskStore {
       });
     });
     this.inflight.add(done);
-  }
-}
-
-function acquireLock(f: OutboxFs, dir: string): string {
-  const file = path.join(dir, LOCK);
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const fd = f.openSync(file, 'wx', 0o640);
-      try {
-        f.writeSync(fd, `${process.pid}\n`);
-      } finally {
-        f.closeSync(fd);
-      }
-      return file;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw err;
-      const pid = Number.parseInt(String(f.readFileSync(file, 'utf8')), 10);
-      if (pid > 0 && pid !== process.pid && isAlive(pid)) {
-        throw Object.assign(new Error(`in use by process ${pid} (${file})`), { code: 'ELOCKED' });
-      }
-      // Left by a process that died (SIGKILL, power cut): ours now.
-      f.unlinkSync(file);
-    }
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
