@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { encodeAcks, isSettled, parseAcks, type AckState } from './outbox-acks.js';
+import { countUnsettled, encodeAcks, isSettled, parseAcks, type AckState } from './outbox-acks.js';
 import { acquireLock, type LockFs } from './outbox-lock.js';
-import { decodeRecords, encodeRecord, type OutboxMessage, type StoredRecord } from './outbox-record.js';
+import { decodeRecords, encodeRecord, type Damage, type DecodeResult, type OutboxMessage, type StoredRecord } from './outbox-record.js';
 
 /** The file-system calls the store makes: a seam for tests that inject EIO or a short write. */
 export type OutboxFs = LockFs &
@@ -36,8 +36,12 @@ export interface Recovered {
   records: StoredRecord[];
   /** The highest id ever written here: new ids continue above it, so an old ack file can never settle a new id. */
   highestId: number;
-  /** Torn tails truncated, an unreadable ack file: for the outbox to log. */
-  notes: string[];
+  /** Damaged segments, an unreadable ack file: for the outbox to log as warnings. */
+  notes: { fields: Record<string, unknown>; msg: string }[];
+  /** Detections that were on disk and cannot be read back (estimated from the bytes where the ids do not tell). */
+  lost: number;
+  /** A segment holds damage between whole records: rewrite the live records, so that it is reported only once. */
+  damaged: boolean;
 }
 
 const SEGMENT = /^seg-(\d{12})\.log$/;
@@ -194,7 +198,7 @@ export class DiskStore {
   }
 
   private load(): Recovered {
-    const notes: string[] = [];
+    const notes: Recovered['notes'] = [];
     const { fs: f } = this.opts;
     const names = f.readdirSync(this.dir);
     let acks: AckState | null = null;
@@ -202,30 +206,45 @@ export class DiskStore {
       try {
         acks = parseAcks(f.readFileSync(path.join(this.dir, ACKS), 'utf8'));
       } catch (err) {
-        notes.push(`unreadable ${ACKS} (${(err as Error).message}): every stored message is replayed`);
+        notes.push({ fields: {}, msg: `unreadable ${ACKS} (${(err as Error).message}): every stored message is replayed` });
       }
     }
     if (names.includes(`${ACKS}.tmp`)) f.unlinkSync(path.join(this.dir, `${ACKS}.tmp`));
     let highestId = acks?.high ?? 0;
     const found = new Map<number, StoredRecord & { seg: Segment; bytes: number }>();
-    const segs = names
+    const decoded = names
       .map((n) => SEGMENT.exec(n))
       .filter((m): m is RegExpExecArray => m !== null)
       .map((m) => Number(m[1]))
-      .sort((a, b) => a - b);
-    for (const seq of segs) {
-      const seg = this.segmentAt(seq);
-      const buf = f.readFileSync(seg.file);
-      const { records, validBytes, problem } = decodeRecords(buf);
-      if (problem) {
-        // Truncating makes the next append start on a record boundary; what is cut was never a whole record.
-        f.truncateSync(seg.file, validBytes);
-        notes.push(`${path.basename(seg.file)}: ${problem} at byte ${validBytes}; dropped the last ${buf.length - validBytes} bytes`);
+      .sort((a, b) => a - b)
+      .map((seq) => {
+        const seg = this.segmentAt(seq);
+        const buf = f.readFileSync(seg.file);
+        return { seg, size: buf.length, ...decodeRecords(buf) };
+      });
+    // What a record costs here on average: the yardstick for damage whose ids are unknown (at a segment's end).
+    const good = decoded.flatMap((d) => d.records);
+    const meanBytes = good.length > 0 ? good.reduce((sum, r) => sum + r.bytes, 0) / good.length : 128;
+    let lost = 0;
+    let damaged = false;
+    for (const { seg, size, records, damage } of decoded) {
+      let end = size;
+      const tail = damage.at(-1);
+      if (tail && tail.offset + tail.bytes === size) {
+        // Nothing readable follows: cut it, so that the next start does not report it again.
+        f.truncateSync(seg.file, tail.offset);
+        end = tail.offset;
       }
-      seg.bytes = validBytes;
+      if (damage.length > 0) {
+        const note = damageNote(path.basename(seg.file), damage, records, acks, meanBytes);
+        notes.push(note);
+        lost += note.fields.lost as number;
+        if (damage.some((d) => d.offset + d.bytes < size)) damaged = true;
+      }
+      seg.bytes = end;
       this.segments.push(seg);
-      this.totalBytes += validBytes;
-      this.nextSeq = seq + 1;
+      this.totalBytes += end;
+      this.nextSeq = seg.seq + 1;
       for (const r of records) {
         highestId = Math.max(highestId, r.id);
         // A duplicate comes from a rewrite cut short: the first copy is as good as the second.
@@ -240,7 +259,7 @@ export class DiskStore {
       this.liveBytes += r.bytes;
     }
     for (const seg of [...this.segments]) if (seg.live === 0) this.remove(seg);
-    return { records: ordered.map(({ id, msg }) => ({ id, msg })), highestId, notes };
+    return { records: ordered.map(({ id, msg }) => ({ id, msg })), highestId, notes, lost, damaged };
   }
 
   private segmentAt(seq: number): Segment {
@@ -314,4 +333,34 @@ export class DiskStore {
     });
     this.inflight.add(done);
   }
+}
+
+/**
+ * One warning per damaged segment: which file, how many detections it cost, where. Between two whole records the ids
+ * say exactly which were lost (less those already delivered); at either end of a segment only the bytes tell.
+ */
+function damageNote(
+  file: string,
+  damage: Damage[],
+  records: DecodeResult['records'],
+  acks: AckState | null,
+  meanBytes: number,
+): { fields: Record<string, unknown>; msg: string } {
+  let lost = 0;
+  let estimated = false;
+  for (const d of damage) {
+    if (d.prevId !== undefined && d.nextId !== undefined) lost += countUnsettled(acks, d.prevId, d.nextId);
+    else {
+      lost += Math.max(1, Math.round(d.bytes / meanBytes));
+      estimated = true;
+    }
+  }
+  const skipped = damage.reduce((sum, d) => sum + d.bytes, 0);
+  const first = damage[0]!;
+  return {
+    fields: { file, lost, estimated, skippedBytes: skipped, at: damage.map((d) => d.offset), replayedFromFile: records.length },
+    msg:
+      `${file} is damaged (${first.problem} at byte ${first.offset}${damage.length > 1 ? `, and ${damage.length - 1} more place(s)` : ''}): ` +
+      `${skipped} bytes skipped, ${estimated ? 'about ' : ''}${lost} detection(s) lost; the whole records before and after the damage are replayed`,
+  };
 }

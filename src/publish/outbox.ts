@@ -40,6 +40,8 @@ export interface OutboxStats {
   dropped: number;
   /** Unacked messages this run recovered from the disk (left by an earlier run). */
   replayed: number;
+  /** Detections known lost: unreadable in a damaged segment at the start (estimated where only the bytes tell). */
+  lost: number;
 }
 
 interface Entry {
@@ -69,6 +71,7 @@ export class Outbox {
   private bytes = 0;
   private dropped = 0;
   private replayed = 0;
+  private lost = 0;
   private ackTimer: NodeJS.Timeout | undefined;
   private fsyncTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -114,13 +117,22 @@ export class Outbox {
       return new Outbox(opts, log, null, 1);
     }
     const { store, recovered } = opened;
-    for (const note of recovered.notes) log.warn({ dir: opts.dir }, `outbox: ${note}`);
+    for (const note of recovered.notes) log.warn({ dir: opts.dir, ...note.fields }, `outbox: ${note.msg}`);
     const outbox = new Outbox(opts, log, store, recovered.highestId + 1);
     late.outbox = outbox;
     // No rewrite while loading: the store holds records that are not pending yet, and a rewrite copies only pending ones.
     outbox.loading = true;
     for (const { id, msg } of recovered.records) outbox.admit(id, msg);
     outbox.loading = false;
+    outbox.lost = recovered.lost;
+    if (recovered.damaged) {
+      // Without the damaged files the damage is reported once, not at every start until their records are acked.
+      try {
+        store.rewrite(outbox.unacked());
+      } catch (err) {
+        outbox.toMemory(err);
+      }
+    }
     outbox.afterSettle();
     outbox.replayed = outbox.pending.size;
     if (recovered.records.length > 0) {
@@ -173,7 +185,7 @@ export class Outbox {
   }
 
   stats(): OutboxStats {
-    return { mode: this.store ? 'disk' : 'memory', depth: this.pending.size, bytes: this.bytes, dropped: this.dropped, replayed: this.replayed };
+    return { mode: this.store ? 'disk' : 'memory', depth: this.pending.size, bytes: this.bytes, dropped: this.dropped, replayed: this.replayed, lost: this.lost };
   }
 
   /** Writes the ack state, waits for pending fsyncs and closes the files. push() throws afterwards. */
