@@ -44,6 +44,10 @@ export interface PublisherCounters {
   droppedOffline: number;
   /** Where the outbox keeps messages: `disk`, or `memory` (no state directory, or the disk failed). */
   outbox: 'disk' | 'memory';
+  /** Queued detections held in memory only (no state directory, or a full or failing disk): lost if the daemon stopped now. */
+  outboxMemoryOnly: number;
+  /** Detections the outbox lost: damaged on disk (found at the start), or held in memory only when it closed. */
+  outboxLost: number;
   publishErrors: number;
   reconnects: number;
 }
@@ -191,7 +195,7 @@ export class MqttPublisher {
 
   snapshot(): PublisherCounters {
     const o = this.opts.outbox.stats();
-    return { ...this.counters, queued: o.depth + this.latest.size, droppedOffline: o.dropped, outbox: o.mode };
+    return { ...this.counters, queued: o.depth + this.latest.size, droppedOffline: o.dropped, outbox: o.mode, outboxMemoryOnly: o.memoryOnly, outboxLost: o.lost };
   }
 
   /** Publishes `offline` (when connected) and disconnects, within `timeoutMs`. */
@@ -202,8 +206,14 @@ export class MqttPublisher {
     // Give the broker a moment to acknowledge what is in flight: less to re-send at the next start.
     const flushUntil = Date.now() + Math.min(timeoutMs / 2, 1500);
     while (client.connected && this.opts.outbox.stats().depth > 0 && Date.now() < flushUntil) await new Promise((r) => setTimeout(r, 20));
-    const queued = this.opts.outbox.stats().depth;
-    if (queued > 0) this.log.warn({ queued, outbox: this.opts.outbox.stats().mode }, 'stopping with detections not yet acknowledged by the broker (kept in the outbox)');
+    const { depth: queued, memoryOnly, mode } = this.opts.outbox.stats();
+    if (queued > 0 && memoryOnly === 0) this.log.warn({ queued, outbox: mode }, 'stopping with detections not yet acknowledged by the broker (kept in the outbox on disk for the next start)');
+    else if (queued > 0) {
+      this.log.warn(
+        { queued, onDisk: queued - memoryOnly, memoryOnly, outbox: mode },
+        'stopping with detections not yet acknowledged by the broker: those on disk are kept for the next start; those held in memory only are lost unless the outbox can still write them as it closes',
+      );
+    }
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => client.end(true, () => resolve()), timeoutMs);
       const end = (): void => {

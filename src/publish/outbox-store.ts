@@ -93,15 +93,30 @@ export class DiskStore {
     return this.totalBytes;
   }
 
+  /** Unsettled records stored here. */
+  get liveCount(): number {
+    return this.live.size;
+  }
+
+  has(id: number): boolean {
+    return this.live.has(id);
+  }
+
   append(id: number, msg: OutboxMessage): void {
     const rec = encodeRecord(id, msg);
     if (!this.active || this.active.bytes >= this.opts.segmentBytes) this.rotate();
     const seg = this.active!;
-    const n = this.opts.fs.writeSync(seg.fd!, rec);
+    let n = 0;
+    try {
+      n = this.opts.fs.writeSync(seg.fd!, rec);
+      if (n !== rec.length) throw Object.assign(new Error(`short write: ${n} of ${rec.length} bytes`), { code: 'EIO' });
+    } catch (err) {
+      this.dropTornWrite(seg, n);
+      throw err;
+    }
     seg.bytes += n;
     this.totalBytes += n;
     this.dataDirty = true;
-    if (n !== rec.length) throw Object.assign(new Error(`short write: ${n} of ${rec.length} bytes`), { code: 'EIO' });
     this.live.set(id, { seg, bytes: rec.length });
     seg.live++;
     this.liveBytes += rec.length;
@@ -121,57 +136,121 @@ export class DiskStore {
     return this.totalBytes > 2 * this.liveBytes + 2 * this.opts.segmentBytes;
   }
 
-  /** Copies the live records (ascending) into a fresh segment, then deletes the old ones: a crash in between leaves duplicates, which load() drops. */
+  /**
+   * Copies the live records (ascending) into a fresh segment, then deletes the old ones: a crash in between leaves
+   * duplicates, which load() drops. A failure (a full disk) deletes the new file and leaves everything as it was.
+   */
   rewrite(records: Iterable<StoredRecord>): void {
-    const old = this.segments;
     const seg = this.createSegment();
+    const live = new Map<number, { seg: Segment; bytes: number }>();
+    try {
+      let batch: Buffer[] = [];
+      let batchBytes = 0;
+      const flush = (): void => {
+        if (batchBytes === 0) return;
+        const buf = Buffer.concat(batch, batchBytes);
+        const n = this.opts.fs.writeSync(seg.fd!, buf);
+        seg.bytes += n;
+        if (n !== buf.length) throw Object.assign(new Error(`short write: ${n} of ${buf.length} bytes`), { code: 'EIO' });
+        batch = [];
+        batchBytes = 0;
+      };
+      for (const { id, msg } of records) {
+        const rec = encodeRecord(id, msg);
+        batch.push(rec);
+        batchBytes += rec.length;
+        live.set(id, { seg, bytes: rec.length });
+        if (batchBytes >= 1 << 20) flush();
+      }
+      flush();
+      if (this.opts.fsync) this.opts.fs.fsyncSync(seg.fd!);
+    } catch (err) {
+      this.retire(seg);
+      try {
+        this.opts.fs.unlinkSync(seg.file);
+      } catch {
+        // Its records are all in the old segments too: a leftover only means duplicates that load() drops.
+      }
+      throw err;
+    }
+    const old = this.segments;
     this.segments = [seg];
     this.active = seg;
     this.live.clear();
     this.liveBytes = 0;
-    let batch: Buffer[] = [];
-    let batchBytes = 0;
-    const flush = (): void => {
-      if (batchBytes === 0) return;
-      const buf = Buffer.concat(batch, batchBytes);
-      const n = this.opts.fs.writeSync(seg.fd!, buf);
-      seg.bytes += n;
-      if (n !== buf.length) throw Object.assign(new Error(`short write: ${n} of ${buf.length} bytes`), { code: 'EIO' });
-      batch = [];
-      batchBytes = 0;
-    };
-    for (const { id, msg } of records) {
-      const rec = encodeRecord(id, msg);
-      batch.push(rec);
-      batchBytes += rec.length;
-      this.live.set(id, { seg, bytes: rec.length });
-      seg.live++;
-      this.liveBytes += rec.length;
-      if (batchBytes >= 1 << 20) flush();
+    for (const [id, e] of live) {
+      this.live.set(id, e);
+      this.liveBytes += e.bytes;
     }
-    flush();
-    this.dataDirty = true;
-    if (this.opts.fsync) this.opts.fs.fsyncSync(seg.fd!);
+    seg.live = live.size;
+    this.dataDirty = !this.opts.fsync;
     for (const s of old) this.remove(s);
     this.totalBytes = seg.bytes;
   }
 
-  /** Rewrites acks.json when it changed: everything up to `high` is settled except `unsettledIds` (ascending). */
-  writeAcks(high: number, unsettledIds: Iterable<number>): void {
+  /**
+   * Rewrites acks.json when it changed (or when `force`d): everything up to `high` is settled except `unsettledIds`
+   * (ascending). `inPlace`: when the disk has no room for the new file, overwrite the old one where it stands.
+   */
+  writeAcks(high: number, unsettledIds: Iterable<number>, opts: { force?: boolean; inPlace?: boolean } = {}): void {
     const text = encodeAcks(high, unsettledIds);
-    if (text === this.lastAcks) return;
+    if (text === this.lastAcks && !opts.force) return;
     const file = path.join(this.dir, ACKS);
     const tmp = `${file}.tmp`;
-    const fd = this.opts.fs.openSync(tmp, 'w', 0o640);
     try {
-      this.opts.fs.writeSync(fd, text);
+      const fd = this.opts.fs.openSync(tmp, 'w', 0o640);
+      try {
+        writeWhole(this.opts.fs, fd, text);
+      } finally {
+        this.opts.fs.closeSync(fd);
+      }
+      // rename(2) replaces the file atomically: a crash leaves the old or the new state, never half of one. Without an
+      // fsync a power cut may bring back an older state, which only means re-sending (at-least-once), never losing.
+      this.opts.fs.renameSync(tmp, file);
+    } catch (err) {
+      unlinkQuietly(this.opts.fs, tmp);
+      if (!opts.inPlace || !isNoSpace(err)) throw err;
+      try {
+        this.overwriteAcks(file, text);
+      } catch {
+        throw err; // the full disk is the news, not that there was no old file to overwrite
+      }
+    }
+    this.lastAcks = text;
+  }
+
+  /**
+   * A full disk has no block for a new file, but acks.json has one already: overwrite it where it stands, padded with
+   * spaces (JSON allows them) so that no byte of the old state is left. Without this, the messages acked while the
+   * disk is full would all come back as duplicates at the next start. Not atomic: a torn overwrite leaves a file that
+   * does not parse, and then the next start replays everything (duplicates, never losses).
+   */
+  private overwriteAcks(file: string, text: string): void {
+    const old = this.opts.fs.readFileSync(file);
+    const fd = this.opts.fs.openSync(file, 'r+');
+    try {
+      writeWhole(this.opts.fs, fd, text.padEnd(old.length, ' '));
     } finally {
       this.opts.fs.closeSync(fd);
     }
-    // rename(2) replaces the file atomically: a crash leaves the old or the new state, never half of one. Without an
-    // fsync a power cut may bring back an older state, which only means re-sending (at-least-once), never losing.
-    this.opts.fs.renameSync(tmp, file);
-    this.lastAcks = text;
+  }
+
+  /** A write that failed part-way: cut what it left, and start the next append in a new segment. */
+  private dropTornWrite(seg: Segment, written: number): void {
+    if (written > 0) {
+      try {
+        this.opts.fs.truncateSync(seg.file, seg.bytes);
+      } catch {
+        // The next start reads up to the torn record and skips it (at a segment's end, that costs nothing).
+      }
+    }
+    this.active = null;
+    this.retire(seg);
+    try {
+      if (seg.live === 0) this.remove(seg);
+    } catch {
+      // An empty segment left behind is deleted by the next load.
+    }
   }
 
   /** fdatasync of the segment being written, off the event loop (an SD card can take tens of ms). */
@@ -188,7 +267,7 @@ export class DiskStore {
     this.abandon();
   }
 
-  /** Lets go of every file without further writes: on close, and when the outbox gives up on the disk. */
+  /** Lets go of every file and the lock without further writes: on close, and when opening fails half-way. */
   abandon(): void {
     if (this.closed) return;
     this.closed = true;
@@ -339,6 +418,27 @@ export class DiskStore {
  * One warning per damaged segment: which file, how many detections it cost, where. Between two whole records the ids
  * say exactly which were lost (less those already delivered); at either end of a segment only the bytes tell.
  */
+/** Writes all of `text` at the start of the file (or where the fd stands, for a new one); a short write is ENOSPC. */
+function writeWhole(f: OutboxFs, fd: number, text: string): void {
+  const buf = Buffer.from(text);
+  const n = f.writeSync(fd, buf, 0, buf.length, 0);
+  // A regular file written short has hit the end of the space (or a quota).
+  if (n !== buf.length) throw Object.assign(new Error(`short write: ${n} of ${buf.length} bytes`), { code: 'ENOSPC' });
+}
+
+function isNoSpace(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
+function unlinkQuietly(f: OutboxFs, file: string): void {
+  try {
+    f.unlinkSync(file);
+  } catch {
+    // Not there, or not ours to fix: a stray acks.json.tmp is deleted by the next load.
+  }
+}
+
 function damageNote(
   file: string,
   damage: Damage[],
