@@ -221,8 +221,13 @@ export const appSchema = {
         default: 10000,
       }),
       maxBytes: setting({
-        doc: 'Bytes (topics + payloads) kept at most in the outbox; past it the oldest are dropped and counted. Held in memory too.',
-        format: int({ min: 1024 }),
+        doc: 'Bytes (topics + payloads) kept at most in the outbox; past it the oldest are dropped and counted. Held in memory too. At least 64 KiB: one detection message takes up to a few KiB.',
+        // A bound below a few detections would drop nearly all of them while the broker is away.
+        format: check<number>('integer >= 65536 (64 KiB)', (v) =>
+          Number.isInteger(v) && (v as number) >= 64 * 1024
+            ? undefined
+            : 'must be an integer of at least 65536 (64 KiB): one detection message takes up to a few KiB, and a smaller outbox would drop nearly every detection while the broker is away',
+        ),
         default: 8 * 1024 * 1024,
       }),
       fsyncMs: setting({

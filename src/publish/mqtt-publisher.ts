@@ -273,7 +273,9 @@ export class MqttPublisher {
   }
 
   private noticeDrops(): void {
-    const dropped = this.opts.outbox.stats().dropped;
+    // Messages refused for their size are the outbox's to report (by topic): the outbox is not full for them.
+    const { dropped: all, refused } = this.opts.outbox.stats();
+    const dropped = all - refused;
     if (dropped > this.lastDropped && !this.overflowLogged) {
       this.overflowLogged = true;
       this.log.warn({ dropped, limit: 'mqtt.outbox.maxMessages / maxBytes' }, 'MQTT outbox full: dropping the oldest detections (counted in stats as mqtt.droppedOffline)');

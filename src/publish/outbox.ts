@@ -39,8 +39,10 @@ export interface OutboxStats {
   depth: number;
   /** Their topic + payload bytes. */
   bytes: number;
-  /** Oldest messages dropped since open because a limit was reached. */
+  /** Messages not kept since open: the oldest dropped because a limit was reached, and those refused (below). */
   dropped: number;
+  /** Messages refused because each alone is larger than maxBytes (logged with their topic). */
+  refused: number;
   /** Unacked messages this run recovered from the disk (left by an earlier run). */
   replayed: number;
   /** Pending messages held in memory only, not on disk: lost if the daemon stopped now. */
@@ -84,6 +86,7 @@ export class Outbox {
   private nextId: number;
   private bytes = 0;
   private dropped = 0;
+  private refused = 0;
   private replayed = 0;
   private lost = 0;
   /** Set while the disk fails: new messages are then held in memory only. */
@@ -212,6 +215,7 @@ export class Outbox {
       depth: this.pending.size,
       bytes: this.bytes,
       dropped: this.dropped,
+      refused: this.refused,
       replayed: this.replayed,
       memoryOnly: this.pending.size - (this.store?.liveCount ?? 0),
       lost: this.lost,
@@ -258,9 +262,16 @@ export class Outbox {
   private admit(id: number, msg: OutboxMessage): boolean {
     const size = messageBytes(msg);
     if (size > this.opts.maxBytes) {
+      // Keeping it would mean emptying the queue of every older detection for it; the publisher still sends it now
+      // if the broker is connected.
       this.dropped++;
+      this.refused++;
       this.settle(id);
-      this.overflowLog.warn('too-big', { bytes: size, maxBytes: this.opts.maxBytes, topic: msg.topic, dropped: this.dropped }, 'outbox: message larger than the whole outbox; dropped');
+      this.overflowLog.warn(
+        `too-big ${msg.topic}`,
+        { topic: msg.topic, bytes: size, maxBytes: this.opts.maxBytes, refused: this.refused },
+        'outbox: a message larger than mqtt.outbox.maxBytes is not queued: it is sent only if the broker is connected now, never again after an outage or a restart',
+      );
       return false;
     }
     while (this.pending.size >= this.opts.maxMessages || this.bytes + size > this.opts.maxBytes) this.dropOldest();

@@ -171,4 +171,18 @@ describe('MqttPublisher', () => {
     await outbox.close();
     expect(pub.snapshot()).toMatchObject({ queued: 0, outboxMemoryOnly: 0, outboxLost: 3 });
   });
+
+  it('a detection too big for the outbox is reported as such, not as the outbox being full', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const log = createLogger('warn', { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
+    const fake = Object.assign(new EventEmitter(), { connected: false, options: {}, publish: () => undefined, subscribe: () => undefined, end: () => undefined });
+    const outbox = await Outbox.open({ dir: null, maxMessages: 100, maxBytes: 100 }, log);
+    const pub = new MqttPublisher(options('mqtt://127.0.0.1:1', 'too-big', outbox, {}), log, () => fake as unknown as MqttClient);
+    pub.start();
+    for (let i = 0; i < 3; i++) pub.publish(pub.topic('cam', 'detections'), 'x'.repeat(200), queued);
+    expect(pub.snapshot()).toMatchObject({ queued: 0, droppedOffline: 3 });
+    const msgs = lines.map((l) => String(l.msg));
+    expect(msgs.filter((m) => /mqtt\.outbox\.maxBytes/.test(m))).toHaveLength(1);
+    expect(msgs.filter((m) => /outbox full/.test(m))).toEqual([]);
+  });
 });

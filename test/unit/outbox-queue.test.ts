@@ -131,13 +131,18 @@ describe('Outbox in memory', () => {
     expect(ns(o)).toEqual([0]);
   });
 
-  it('drops (and counts) a message larger than maxBytes instead of emptying the queue for it', async () => {
-    const o = await open({ dir: null, maxBytes: 500 });
+  it('refuses a message larger than maxBytes with a warning naming it and the key, counts it, and keeps the queue as it is', async () => {
+    const { log, warnings } = capture();
+    const o = await open({ dir: null, maxBytes: 500 }, log);
     o.push(msg(1));
     const id = o.push(msg(2, 1000));
     expect(id).toBe(2);
     expect(ns(o)).toEqual([1]);
-    expect(o.stats().dropped).toBe(1);
+    expect(o.stats()).toMatchObject({ dropped: 1, refused: 1 });
+    const refused = warnings().filter((w) => /maxBytes/.test(w.msg));
+    expect(refused).toHaveLength(1);
+    expect(refused[0]).toMatchObject({ topic: msg(2).topic, bytes: Buffer.byteLength(msg(2).topic) + msg(2, 1000).payload.length, maxBytes: 500 });
+    expect(refused[0]!.msg).toMatch(/larger than mqtt\.outbox\.maxBytes.*not queued/);
   });
 
   it('refuses nonsense limits and pushes after close', async () => {
