@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { countUnsettled, encodeAcks, isSettled, parseAcks, type AckState } from './outbox-acks.js';
+import { encodeAcks, isSettled, parseAcks, type AckState } from './outbox-acks.js';
+import { damageNote } from './outbox-damage.js';
 import { acquireLock, type LockFs } from './outbox-lock.js';
-import { decodeRecords, encodeRecord, type Damage, type DecodeResult, type OutboxMessage, type StoredRecord } from './outbox-record.js';
+import { decodeRecords, encodeRecord, type OutboxMessage, type StoredRecord } from './outbox-record.js';
 
 /** The file-system calls the store makes: a seam for tests that inject EIO or a short write. */
 export type OutboxFs = LockFs &
@@ -414,11 +415,7 @@ export class DiskStore {
   }
 }
 
-/**
- * One warning per damaged segment: which file, how many detections it cost, where. Between two whole records the ids
- * say exactly which were lost (less those already delivered); at either end of a segment only the bytes tell.
- */
-/** Writes all of `text` at the start of the file (or where the fd stands, for a new one); a short write is ENOSPC. */
+/** Writes all of `text` at the start of the file; a short write is ENOSPC. */
 function writeWhole(f: OutboxFs, fd: number, text: string): void {
   const buf = Buffer.from(text);
   const n = f.writeSync(fd, buf, 0, buf.length, 0);
@@ -437,30 +434,4 @@ function unlinkQuietly(f: OutboxFs, file: string): void {
   } catch {
     // Not there, or not ours to fix: a stray acks.json.tmp is deleted by the next load.
   }
-}
-
-function damageNote(
-  file: string,
-  damage: Damage[],
-  records: DecodeResult['records'],
-  acks: AckState | null,
-  meanBytes: number,
-): { fields: Record<string, unknown>; msg: string } {
-  let lost = 0;
-  let estimated = false;
-  for (const d of damage) {
-    if (d.prevId !== undefined && d.nextId !== undefined) lost += countUnsettled(acks, d.prevId, d.nextId);
-    else {
-      lost += Math.max(1, Math.round(d.bytes / meanBytes));
-      estimated = true;
-    }
-  }
-  const skipped = damage.reduce((sum, d) => sum + d.bytes, 0);
-  const first = damage[0]!;
-  return {
-    fields: { file, lost, estimated, skippedBytes: skipped, at: damage.map((d) => d.offset), replayedFromFile: records.length },
-    msg:
-      `${file} is damaged (${first.problem} at byte ${first.offset}${damage.length > 1 ? `, and ${damage.length - 1} more place(s)` : ''}): ` +
-      `${skipped} bytes skipped, ${estimated ? 'about ' : ''}${lost} detection(s) lost; the whole records before and after the damage are replayed`,
-  };
 }

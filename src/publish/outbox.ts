@@ -380,6 +380,7 @@ export class Outbox {
     return true;
   }
 }
+
 function describe(err: unknown): string {
   const e = err as NodeJS.ErrnoException;
   return e?.code ? `${e.code}: ${e.message}` : String(e?.message ?? err);
