@@ -159,6 +159,8 @@ export class Outbox {
       }
     }
     outbox.afterSettle();
+    // An ack file from the start: should the disk fill up later, there is one to overwrite in place (see writeAcks).
+    outbox.flushAcks();
     outbox.replayed = outbox.pending.size;
     if (recovered.records.length > 0) {
       log.info({ dir: opts.dir, recovered: recovered.records.length, kept: outbox.replayed }, 'outbox: unacked messages from the last run will be sent again');

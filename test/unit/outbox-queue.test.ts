@@ -343,10 +343,18 @@ describe('Outbox on disk', () => {
     for (const failure of ['EIO', 'short'] as const) {
       const dir = tmpDir();
       let writes = 0;
+      const segmentFds = new Set<number>();
       const failing: OutboxFs = {
         ...fs,
+        openSync: ((p: fs.PathLike, ...rest: never[]) => {
+          const fd = (fs.openSync as (...a: unknown[]) => number)(p, ...rest);
+          if (path.basename(String(p)).startsWith('seg-')) segmentFds.add(fd);
+          else segmentFds.delete(fd);
+          return fd;
+        }) as typeof fs.openSync,
         writeSync: ((fd: number, data: Buffer | string, ...rest: never[]) => {
-          if (Buffer.isBuffer(data) && ++writes === 6) {
+          // The sixth record written to a segment fails.
+          if (segmentFds.has(fd) && Buffer.isBuffer(data) && ++writes === 6) {
             if (failure === 'EIO') throw Object.assign(new Error('i/o error'), { code: 'EIO' });
             return (fs.writeSync as (fd: number, b: Buffer, o: number, l: number) => number)(fd, data, 0, 5);
           }
