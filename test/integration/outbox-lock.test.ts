@@ -115,7 +115,7 @@ setInterval(() => {}, 1000);
     cleanups.push(() => void holder.kill('SIGKILL'));
     let out = '';
     holder.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-    await until(() => out.includes('\n'), 20_000, 'the holder to open its outbox');
+    await until(() => out.includes('\n'), 60_000, 'the holder to open its outbox');
     expect(out).toBe('disk\n');
 
     const { log, warnings } = capture();
@@ -129,7 +129,7 @@ setInterval(() => {}, 1000);
     await gone;
     const taken = await open(dir);
     expect(taken.stats()).toMatchObject({ mode: 'disk', replayed: 20 });
-  });
+  }, 90_000);
 
   it('a takeover that loses a race to another process leaves that process its lock and refuses', async () => {
     const dir = tmpDir();
@@ -193,12 +193,12 @@ setInterval(() => {}, 1000);
       child.stdout!.on('data', (c: Buffer) => (outs[i] += c.toString()));
       return child;
     });
-    await until(() => outs.every((o) => o.startsWith('ready\n')), 30_000, 'every racer to start');
+    await until(() => outs.every((o) => o.startsWith('ready\n')), 90_000, 'every racer to start');
     fs.writeFileSync(go, '');
     await until(() => outs.every((o) => o.split('\n').length > 2), 30_000, 'every racer to open its outbox');
     const modes = outs.map((o) => o.split('\n')[1]!).sort();
     expect(modes).toEqual(['disk 50', 'memory 0', 'memory 0', 'memory 0']);
     const winner = racers[outs.findIndex((o) => o.includes('disk'))]!;
     expect(fs.readlinkSync(path.join(dir, LOCK))).toBe(identity(winner.pid!));
-  });
+  }, 120_000);
 });
