@@ -24,7 +24,7 @@ export function damageNote(
   const skipped = damage.reduce((sum, d) => sum + d.bytes, 0);
   const first = damage[0]!;
   return {
-    fields: { file, lost, estimated, skippedBytes: skipped, at: damage.map((d) => d.offset), replayedFromFile: records.length },
+    fields: { file, lost, estimated, skippedBytes: skipped, at: damage.slice(0, 10).map((d) => d.offset), replayedFromFile: records.length },
     msg:
       `${file} is damaged (${first.problem} at byte ${first.offset}${damage.length > 1 ? `, and ${damage.length - 1} more place(s)` : ''}): ` +
       `${skipped} bytes skipped, ${estimated ? 'about ' : ''}${lost} detection(s) lost; the whole records before and after the damage are replayed`,
