@@ -210,7 +210,7 @@ export const appSchema = {
     }),
     outbox: {
       dir: setting({
-        doc: 'Directory of the durable outbox that keeps detections until the broker has them (across outages and restarts, SIGKILL included). null: $MOBILENET_EDGE_STATE_DIR/outbox, else $STATE_DIRECTORY/outbox (set by systemd), else memory only. An unwritable directory or a full disk degrades to memory with a warning.',
+        doc: 'Directory of the durable outbox that keeps detections until the broker has them (across outages and restarts, SIGKILL included). null: $MOBILENET_EDGE_STATE_DIR/outbox, else $STATE_DIRECTORY/outbox (set by systemd), else memory only. A full disk holds new detections in memory and goes back to the disk when space returns; an unwritable directory keeps them in memory for the run (both with a warning, and a count of what a stop then loses).',
         format: orNull(text({ nonEmpty: true })),
         default: null,
         env: 'MOBILENET_EDGE_OUTBOX_DIR',
@@ -221,8 +221,13 @@ export const appSchema = {
         default: 10000,
       }),
       maxBytes: setting({
-        doc: 'Bytes (topics + payloads) kept at most in the outbox; past it the oldest are dropped and counted. Held in memory too.',
-        format: int({ min: 1024, max: 1024 ** 3 }),
+        doc: 'Bytes (topics + payloads) kept at most in the outbox; past it the oldest are dropped and counted. Held in memory too. At least 64 KiB: one detection message takes up to a few KiB.',
+        // A bound below a few detections would drop nearly all of them while the broker is away.
+        format: check<number>('integer 65536..1073741824 (64 KiB to 1 GiB)', (v) =>
+          Number.isInteger(v) && (v as number) >= 64 * 1024 && (v as number) <= 1024 ** 3
+            ? undefined
+            : 'must be an integer of at least 65536 (64 KiB) and at most 1073741824 (1 GiB): one detection message takes up to a few KiB, and a smaller outbox would drop nearly every detection while the broker is away',
+        ),
         default: 8 * 1024 * 1024,
       }),
       fsyncMs: setting({

@@ -47,6 +47,10 @@ export interface PublisherCounters extends LinkStatus {
   droppedOffline: number;
   /** Where the outbox keeps messages: `disk`, or `memory` (no state directory, or the disk failed). */
   outbox: 'disk' | 'memory';
+  /** Queued detections held in memory only (no state directory, or a full or failing disk): lost if the daemon stopped now. */
+  outboxMemoryOnly: number;
+  /** Detections the outbox lost: damaged on disk (found at the start), or held in memory only when it closed. */
+  outboxLost: number;
   publishErrors: number;
   reconnects: number;
 }
@@ -205,7 +209,7 @@ export class MqttPublisher {
 
   snapshot(): PublisherCounters {
     const o = this.opts.outbox.stats();
-    return { connected: this.link.connected, ...this.link.status(), ...this.counters, queued: this.queuedCount(), droppedOffline: o.dropped, outbox: o.mode };
+    return { connected: this.link.connected, ...this.link.status(), ...this.counters, queued: this.queuedCount(), droppedOffline: o.dropped, outbox: o.mode, outboxMemoryOnly: o.memoryOnly, outboxLost: o.lost };
   }
 
   private queuedCount(): number {
@@ -220,8 +224,14 @@ export class MqttPublisher {
     // Give the broker a moment to acknowledge what is in flight: less to re-send at the next start.
     const flushUntil = Date.now() + Math.min(timeoutMs / 2, 1500);
     while (client.connected && this.opts.outbox.stats().depth > 0 && Date.now() < flushUntil) await new Promise((r) => setTimeout(r, 20));
-    const queued = this.opts.outbox.stats().depth;
-    if (queued > 0) this.log.warn({ queued, outbox: this.opts.outbox.stats().mode }, 'stopping with detections not yet acknowledged by the broker (kept in the outbox)');
+    const { depth: queued, memoryOnly, mode } = this.opts.outbox.stats();
+    if (queued > 0 && memoryOnly === 0) this.log.warn({ queued, outbox: mode }, 'stopping with detections not yet acknowledged by the broker (kept in the outbox on disk for the next start)');
+    else if (queued > 0) {
+      this.log.warn(
+        { queued, onDisk: queued - memoryOnly, memoryOnly, outbox: mode },
+        'stopping with detections not yet acknowledged by the broker: those on disk are kept for the next start; those held in memory only are lost unless the outbox can still write them as it closes',
+      );
+    }
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => client.end(true, () => resolve()), timeoutMs);
       const end = (): void => {
@@ -281,7 +291,9 @@ export class MqttPublisher {
   }
 
   private noticeDrops(): void {
-    const dropped = this.opts.outbox.stats().dropped;
+    // Messages refused for their size are the outbox's to report (by topic): the outbox is not full for them.
+    const { dropped: all, refused } = this.opts.outbox.stats();
+    const dropped = all - refused;
     if (dropped > this.lastDropped && !this.overflowLogged) {
       this.overflowLogged = true;
       this.log.warn({ dropped, limit: 'mqtt.outbox.maxMessages / maxBytes' }, 'MQTT outbox full: dropping the oldest detections (counted in stats as mqtt.droppedOffline)');

@@ -48,3 +48,18 @@ export function parseAcks(text: string): AckState {
   }
   return { high: high as number, unsettled: unsettled as [number, number][] };
 }
+
+/** How many ids strictly between `after` and `before` are not settled: what a damaged stretch between two whole records cost. */
+export function countUnsettled(state: AckState | null, after: number, before: number): number {
+  const lo = after + 1;
+  const hi = before - 1;
+  if (hi < lo) return 0;
+  if (!state) return hi - lo + 1;
+  let n = Math.max(0, hi - Math.max(lo, state.high + 1) + 1);
+  for (const [a, b] of state.unsettled) {
+    const from = Math.max(a, lo);
+    const to = Math.min(b, hi, state.high);
+    if (to >= from) n += to - from + 1;
+  }
+  return n;
+}

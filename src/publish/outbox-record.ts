@@ -16,8 +16,11 @@ export interface StoredRecord {
 /*
  * On-disk record: [u32 bodyLength][u32 crc32(body)][body], little-endian.
  * Body: [u48 id][u8 flags: qos in bits 0-1, retain in bit 2][u16 topicLength][topic utf8][payload].
- * The length + CRC pair is what lets a reader tell a torn or zero-filled tail (SIGKILL mid-write is not possible with one
- * write(2), but power loss is) from a real record, so garbage is truncated instead of replayed.
+ * The length + CRC pair is what lets a reader tell a torn or zero-filled stretch (SIGKILL mid-write is not possible
+ * with one write(2), but power loss and a failing card are) from a real record, and find the next real record after it:
+ * a position is taken for a record only if its length fits, its flags and topic are well formed, its id is above the
+ * last good one (ids ascend within a segment) and the CRC-32 of the claimed body matches. A magic number would only
+ * make that scan faster, at the price of a second format to read; damage is rare and the scan is cheap (see decode).
  */
 export const HEADER_BYTES = 8;
 const BODY_FIXED_BYTES = 6 + 1 + 2;
@@ -66,45 +69,105 @@ export function encodeRecord(id: number, msg: OutboxMessage): Buffer {
   return buf;
 }
 
-export interface DecodeResult {
-  records: (StoredRecord & { bytes: number })[];
-  /** Bytes from the start that hold whole, valid records; past it is a torn or corrupt tail. */
-  validBytes: number;
-  /** Why decoding stopped before the end, when it did. */
-  problem?: string;
+/** A stretch of a segment that holds no readable record. */
+export interface Damage {
+  offset: number;
+  bytes: number;
+  /** Why the record at `offset` was not taken. */
+  problem: string;
+  /** Ids of the whole records just before and just after it, when there are some. */
+  prevId?: number;
+  nextId?: number;
 }
 
-/** Reads records until the end or the first one that is incomplete or fails its CRC (nothing after it is trusted). */
+export interface DecodeResult {
+  records: (StoredRecord & { bytes: number })[];
+  /** In file order; the last one may run to the end (a torn or zero-filled tail). */
+  damage: Damage[];
+}
+
+/**
+ * Bytes checksummed while looking for the next good record, per byte of the segment: random bytes seldom pass the
+ * cheaper checks, so this only bounds the work on a pathological segment (the rest of it then counts as damage).
+ */
+const RESYNC_CRC_BUDGET = 16;
+
+/** Reads every whole record; a damaged stretch is skipped up to the next whole record and reported. */
 export function decodeRecords(buf: Buffer): DecodeResult {
   const records: DecodeResult['records'] = [];
+  const damage: Damage[] = [];
+  const budget = { bytes: RESYNC_CRC_BUDGET * buf.length + (1 << 20) };
   let o = 0;
-  const stop = (problem: string): DecodeResult => ({ records, validBytes: o, problem });
+  let prevId: number | undefined;
   while (o < buf.length) {
-    if (buf.length - o < HEADER_BYTES) return stop(`incomplete header (${buf.length - o} bytes)`);
-    const bodyLength = buf.readUInt32LE(o);
-    if (bodyLength < BODY_FIXED_BYTES || bodyLength > MAX_BODY_BYTES) return stop(`impossible record length ${bodyLength}`);
-    const start = o + HEADER_BYTES;
-    if (buf.length - start < bodyLength) return stop(`incomplete record (${buf.length - start} of ${bodyLength} bytes)`);
-    const body = buf.subarray(start, start + bodyLength);
-    if (crc32(body) !== buf.readUInt32LE(o + 4)) return stop('CRC mismatch');
-    const id = body.readUIntLE(0, 6);
-    const flags = body.readUInt8(6);
-    const topicLength = body.readUInt16LE(7);
-    const qos = flags & 3;
-    if (qos === 3 || BODY_FIXED_BYTES + topicLength > bodyLength) return stop('malformed record');
-    const topicEnd = BODY_FIXED_BYTES + topicLength;
-    records.push({
-      id,
-      bytes: HEADER_BYTES + bodyLength,
-      msg: {
-        topic: body.toString('utf8', BODY_FIXED_BYTES, topicEnd),
-        // A copy: the file buffer is dropped after loading, the message lives on in the outbox.
-        payload: Buffer.from(body.subarray(topicEnd)),
-        qos: qos as 0 | 1 | 2,
-        retain: (flags & 4) !== 0,
-      },
-    });
-    o = start + bodyLength;
+    const at = readRecord(buf, o);
+    if (typeof at !== 'string') {
+      records.push(at);
+      prevId = at.id;
+      o += at.bytes;
+      continue;
+    }
+    let next = o + 1;
+    let found = false;
+    while (next < buf.length && budget.bytes > 0) {
+      if ((found = isResyncPoint(buf, next, prevId ?? -1, budget))) break;
+      next++;
+    }
+    if (!found) next = buf.length;
+    const d: Damage = { offset: o, bytes: next - o, problem: at };
+    if (prevId !== undefined) d.prevId = prevId;
+    if (next < buf.length) d.nextId = buf.readUIntLE(next + HEADER_BYTES, 6);
+    damage.push(d);
+    o = next;
   }
-  return { records, validBytes: o };
+  return { records, damage };
+}
+
+/** The record at `o`, or why there is none. */
+function readRecord(buf: Buffer, o: number): DecodeResult['records'][number] | string {
+  if (buf.length - o < HEADER_BYTES) return `incomplete header (${buf.length - o} bytes)`;
+  const bodyLength = buf.readUInt32LE(o);
+  if (bodyLength < BODY_FIXED_BYTES || bodyLength > MAX_BODY_BYTES) return `impossible record length ${bodyLength}`;
+  const start = o + HEADER_BYTES;
+  if (buf.length - start < bodyLength) return `incomplete record (${buf.length - start} of ${bodyLength} bytes)`;
+  const body = buf.subarray(start, start + bodyLength);
+  if (crc32(body) !== buf.readUInt32LE(o + 4)) return 'CRC mismatch';
+  const flags = body.readUInt8(6);
+  const qos = flags & 3;
+  const topicEnd = BODY_FIXED_BYTES + body.readUInt16LE(7);
+  if (qos === 3 || topicEnd > bodyLength) return 'malformed record';
+  return {
+    id: body.readUIntLE(0, 6),
+    bytes: HEADER_BYTES + bodyLength,
+    msg: {
+      topic: body.toString('utf8', BODY_FIXED_BYTES, topicEnd),
+      // A copy: the file buffer is dropped after loading, the message lives on in the outbox.
+      payload: Buffer.from(body.subarray(topicEnd)),
+      qos: qos as 0 | 1 | 2,
+      retain: (flags & 4) !== 0,
+    },
+  };
+}
+
+/**
+ * Whether a whole record starts at `o`, judged strictly: ids ascend within a segment (so it must be above `prevId`),
+ * and a topic this daemon publishes is not empty and has no NUL or wildcard. The cheap checks come first: this runs at
+ * every byte of a damaged stretch, and only a candidate that passes them all costs a CRC.
+ */
+function isResyncPoint(buf: Buffer, o: number, prevId: number, budget: { bytes: number }): boolean {
+  const start = o + HEADER_BYTES;
+  if (buf.length - start < BODY_FIXED_BYTES) return false;
+  const bodyLength = buf.readUInt32LE(o);
+  if (bodyLength < BODY_FIXED_BYTES || bodyLength > buf.length - start) return false;
+  const flags = buf[start + 6]!;
+  const topicLength = buf.readUInt16LE(start + 7);
+  if ((flags & ~7) !== 0 || (flags & 3) === 3 || topicLength === 0 || BODY_FIXED_BYTES + topicLength > bodyLength) return false;
+  if (buf.readUIntLE(start, 6) <= prevId) return false;
+  const topicStart = start + BODY_FIXED_BYTES;
+  for (let i = topicStart; i < topicStart + topicLength; i++) {
+    const c = buf[i]!;
+    if (c === 0 || c === 0x23 || c === 0x2b) return false;
+  }
+  budget.bytes -= bodyLength;
+  return crc32(buf.subarray(start, start + bodyLength)) === buf.readUInt32LE(o + 4);
 }

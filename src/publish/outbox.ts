@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import type { Logger } from '../system/logger.js';
 import { ThrottledLog } from '../system/throttled-log.js';
 import { messageBytes, type OutboxMessage } from './outbox-record.js';
+import { RetryTimer } from './outbox-retry.js';
 import { DiskStore, type OutboxFs } from './outbox-store.js';
 
 export type { OutboxMessage } from './outbox-record.js';
@@ -25,21 +26,32 @@ export interface OutboxOptions {
   ackFlushMs?: number;
   /** A new segment file starts past this size (default maxBytes / 4, within 64 KiB to 4 MiB). */
   segmentBytes?: number;
+  /** After a failed write (ENOSPC, EIO), the disk is tried again after this many ms (default 2000), then twice as long each time, up to a minute. */
+  diskRetryMs?: number;
   /** Test seam: the file-system calls, to inject EIO or ENOSPC. */
   fs?: OutboxFs;
 }
 
 export interface OutboxStats {
-  /** `memory`: no state directory, or the disk failed; messages are then lost on restart. */
+  /** `memory`: no state directory, or the disk failed (tried again with backoff); see memoryOnly. */
   mode: 'disk' | 'memory';
   /** Messages pushed and neither acked nor dropped. */
   depth: number;
   /** Their topic + payload bytes. */
   bytes: number;
-  /** Oldest messages dropped since open because a limit was reached. */
+  /** Messages not kept since open: the oldest dropped because a limit was reached, and those refused (below). */
   dropped: number;
+  /** Messages refused because each alone is larger than maxBytes (logged with their topic). */
+  refused: number;
   /** Unacked messages this run recovered from the disk (left by an earlier run). */
   replayed: number;
+  /** Pending messages held in memory only, not on disk: lost if the daemon stopped now. */
+  memoryOnly: number;
+  /**
+   * Detections known lost: unreadable in a damaged segment at the start (estimated where only the bytes tell), and
+   * those still held in memory only when the outbox closed.
+   */
+  lost: number;
 }
 
 interface Entry {
@@ -48,6 +60,8 @@ interface Entry {
 }
 
 const DEFAULT_ACK_FLUSH_MS = 1000;
+const DEFAULT_DISK_RETRY_MS = 2000;
+const MAX_DISK_RETRY_MS = 60_000;
 
 /**
  * The publisher's durable queue: every detection goes through push() before it is sent at QoS 1 and leaves with ack()
@@ -56,6 +70,10 @@ const DEFAULT_ACK_FLUSH_MS = 1000;
  *
  * Memory holds the unacked messages too (bounded by maxMessages and maxBytes): the disk is for surviving restarts, not
  * for a longer queue. RAM use is about maxBytes plus ~150 bytes per message.
+ *
+ * When a write fails (a full disk, EIO), new messages are held in memory only, and the disk is tried again with backoff:
+ * once it takes writes, they go to it. Acks still reach the disk meanwhile (segments whose messages are all acked are
+ * deleted, acks.json is overwritten in place if need be), so that a restart does not send them again.
  */
 export class Outbox {
   private readonly pending = new Map<number, Entry>();
@@ -68,7 +86,13 @@ export class Outbox {
   private nextId: number;
   private bytes = 0;
   private dropped = 0;
+  private refused = 0;
   private replayed = 0;
+  private lost = 0;
+  /** Set while the disk fails: new messages are then held in memory only. */
+  private diskError: string | null = null;
+  private readonly retry: RetryTimer;
+  private readonly diskLog: ThrottledLog;
   private ackTimer: NodeJS.Timeout | undefined;
   private fsyncTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -78,11 +102,15 @@ export class Outbox {
   private constructor(
     private readonly opts: OutboxOptions,
     private readonly log: Logger,
-    private store: DiskStore | null,
+    /** Null: memory for the whole run (no state directory, or it could not be opened: `memoryReason`). */
+    private readonly store: DiskStore | null,
     firstId: number,
+    private readonly memoryReason = '',
   ) {
     this.nextId = firstId;
     this.overflowLog = new ThrottledLog(log, 60_000);
+    this.diskLog = new ThrottledLog(log, 60_000);
+    this.retry = new RetryTimer(opts.diskRetryMs ?? DEFAULT_DISK_RETRY_MS, MAX_DISK_RETRY_MS, () => this.closed || this.moveToDisk());
     if (store && opts.fsyncMs && opts.fsyncMs > 0) {
       this.fsyncTimer = setInterval(() => this.store?.sync(), opts.fsyncMs);
       this.fsyncTimer.unref();
@@ -94,7 +122,7 @@ export class Outbox {
     if (!(opts.maxBytes >= 1)) throw new RangeError('outbox maxBytes must be positive');
     if (opts.dir === null) {
       log.warn('outbox has no state directory: queued detections are kept in memory only and are lost if the daemon restarts');
-      return new Outbox(opts, log, null, 1);
+      return new Outbox(opts, log, null, 1, 'no state directory');
     }
     let opened: ReturnType<typeof DiskStore.open>;
     // fdatasync failures arrive later, once the outbox exists.
@@ -104,24 +132,35 @@ export class Outbox {
         segmentBytes: opts.segmentBytes ?? Math.min(4 << 20, Math.max(64 << 10, Math.floor(opts.maxBytes / 4))),
         fsync: (opts.fsyncMs ?? 0) > 0,
         fs: opts.fs ?? fs,
-        onAsyncError: (err) => late.outbox?.toMemory(err),
+        onAsyncError: (err) => late.outbox?.diskFailed(err),
       });
     } catch (err) {
       log.warn(
         { dir: opts.dir, err: describe(err) },
         'outbox cannot use its state directory: queued detections are kept in memory only and are lost if the daemon restarts',
       );
-      return new Outbox(opts, log, null, 1);
+      return new Outbox(opts, log, null, 1, `state directory unusable (${describe(err)})`);
     }
     const { store, recovered } = opened;
-    for (const note of recovered.notes) log.warn({ dir: opts.dir }, `outbox: ${note}`);
+    for (const note of recovered.notes) log.warn({ dir: opts.dir, ...note.fields }, `outbox: ${note.msg}`);
     const outbox = new Outbox(opts, log, store, recovered.highestId + 1);
     late.outbox = outbox;
     // No rewrite while loading: the store holds records that are not pending yet, and a rewrite copies only pending ones.
     outbox.loading = true;
     for (const { id, msg } of recovered.records) outbox.admit(id, msg);
     outbox.loading = false;
+    outbox.lost = recovered.lost;
+    if (recovered.damaged) {
+      // Without the damaged files the damage is reported once, not at every start until their records are acked.
+      try {
+        store.rewrite(outbox.unacked());
+      } catch (err) {
+        outbox.diskFailed(err);
+      }
+    }
     outbox.afterSettle();
+    // An ack file from the start: should the disk fill up later, there is one to overwrite in place (see writeAcks).
+    outbox.flushAcks();
     outbox.replayed = outbox.pending.size;
     if (recovered.records.length > 0) {
       log.info({ dir: opts.dir, recovered: recovered.records.length, kept: outbox.replayed }, 'outbox: unacked messages from the last run will be sent again');
@@ -134,11 +173,11 @@ export class Outbox {
     if (this.closed) throw new Error('outbox is closed');
     const id = this.nextId++;
     // Room is made before the append: a rewrite triggered by a drop must not miss a record that is on disk but not yet pending.
-    if (this.admit(id, msg) && this.store) {
+    if (this.admit(id, msg) && this.store && this.diskError === null) {
       try {
         this.store.append(id, msg);
       } catch (err) {
-        this.toMemory(err);
+        this.diskFailed(err);
       }
     }
     return id;
@@ -173,22 +212,51 @@ export class Outbox {
   }
 
   stats(): OutboxStats {
-    return { mode: this.store ? 'disk' : 'memory', depth: this.pending.size, bytes: this.bytes, dropped: this.dropped, replayed: this.replayed };
+    return {
+      mode: this.store && this.diskError === null ? 'disk' : 'memory',
+      depth: this.pending.size,
+      bytes: this.bytes,
+      dropped: this.dropped,
+      refused: this.refused,
+      replayed: this.replayed,
+      memoryOnly: this.pending.size - (this.store?.liveCount ?? 0),
+      lost: this.lost,
+    };
   }
 
-  /** Writes the ack state, waits for pending fsyncs and closes the files. push() throws afterwards. */
+  /**
+   * Writes what only memory holds if the disk takes it now, writes the ack state, waits for pending fsyncs and closes
+   * the files; counts and logs what is lost. push() throws afterwards.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.ackTimer);
     clearInterval(this.fsyncTimer);
+    this.retry.stop();
     const store = this.store;
-    if (!store) return;
-    try {
+    if (store) {
+      if (this.diskError !== null) this.moveToDisk();
       this.flushAcks();
-      await store.close();
-    } catch (err) {
-      this.toMemory(err);
+      try {
+        await store.close();
+      } catch (err) {
+        this.diskFailed(err);
+      }
+    }
+    const lost = this.stats().memoryOnly;
+    if (lost > 0) {
+      this.lost += lost;
+      // Counted once: what stays pending is what the disk keeps for the next start.
+      for (const [id, e] of this.pending) {
+        if (this.store?.has(id)) continue;
+        this.pending.delete(id);
+        this.bytes -= e.bytes;
+      }
+      this.log.warn(
+        { dir: this.opts.dir, lost, reason: this.diskError ?? this.memoryReason },
+        `outbox: ${lost} detections not acknowledged by the broker are lost: they were held in memory only`,
+      );
     }
   }
 
@@ -196,9 +264,16 @@ export class Outbox {
   private admit(id: number, msg: OutboxMessage): boolean {
     const size = messageBytes(msg);
     if (size > this.opts.maxBytes) {
+      // Keeping it would mean emptying the queue of every older detection for it; the publisher still sends it now
+      // if the broker is connected.
       this.dropped++;
+      this.refused++;
       this.settle(id);
-      this.overflowLog.warn('too-big', { bytes: size, maxBytes: this.opts.maxBytes, topic: msg.topic, dropped: this.dropped }, 'outbox: message larger than the whole outbox; dropped');
+      this.overflowLog.warn(
+        `too-big ${msg.topic}`,
+        { topic: msg.topic, bytes: size, maxBytes: this.opts.maxBytes, refused: this.refused },
+        'outbox: a message larger than mqtt.outbox.maxBytes is not queued: it is sent only if the broker is connected now, never again after an outage or a restart',
+      );
       return false;
     }
     while (this.pending.size >= this.opts.maxMessages || this.bytes + size > this.opts.maxBytes) this.dropOldest();
@@ -236,9 +311,10 @@ export class Outbox {
 
   private settle(id: number): void {
     try {
+      // Also while the disk fails: a segment whose messages are all acked is deleted, which frees space.
       this.store?.settle(id);
     } catch (err) {
-      this.toMemory(err);
+      this.diskFailed(err);
     }
     if (!this.loading) this.afterSettle();
   }
@@ -249,10 +325,9 @@ export class Outbox {
     if (!store) return;
     try {
       // Only live records are copied, so the rewrite is paid for by the settled bytes it frees.
-      if (store.needsRewrite()) store.rewrite(this.unacked());
+      if (this.diskError === null && store.needsRewrite()) store.rewrite(this.unacked());
     } catch (err) {
-      this.toMemory(err);
-      return;
+      this.diskFailed(err);
     }
     if (!this.ackTimer && !this.closed) {
       this.ackTimer = setTimeout(() => {
@@ -263,25 +338,48 @@ export class Outbox {
     }
   }
 
+  /** Also while the disk fails (then in place if there is no room for a new file): acked messages must not come back. */
   private flushAcks(): void {
     try {
-      this.store?.writeAcks(this.nextId - 1, this.pending.keys());
+      this.store?.writeAcks(this.nextId - 1, this.pending.keys(), { inPlace: true });
     } catch (err) {
-      this.toMemory(err);
+      if (this.diskError === null) this.diskFailed(err);
     }
   }
 
-  /** The disk failed (ENOSPC, EIO, a short write): keep going in memory, say so once. */
-  private toMemory(err: unknown): void {
+  /** The disk failed (ENOSPC, EIO, a short write): hold new messages in memory, say so, try the disk again later. */
+  private diskFailed(err: unknown): void {
+    if (!this.store) return;
+    const first = this.diskError === null;
+    this.diskError = describe(err);
+    if (first) {
+      this.diskLog.warn(
+        'failed',
+        { dir: this.store.dir, err: this.diskError, depth: this.pending.size },
+        'outbox cannot write to its state directory: new detections are held in memory only (lost if the daemon stops before the disk takes them again); trying the disk again with backoff',
+      );
+    }
+    if (!this.closed) this.retry.start();
+  }
+
+  /**
+   * Writes the messages that only memory holds, in push order (their ids are above every id on disk, so segments stay
+   * in ascending order), then a fresh ack file, which also proves the disk takes new files again. True when it did.
+   */
+  private moveToDisk(): boolean {
     const store = this.store;
-    if (!store) return;
-    this.store = null;
-    clearInterval(this.fsyncTimer);
-    store.abandon();
-    this.log.warn(
-      { dir: store.dir, err: describe(err), depth: this.pending.size },
-      'outbox cannot write to its state directory any more: continuing in memory; detections queued from now on are lost if the daemon restarts, and some already delivered may be sent again',
-    );
+    if (!store) return true;
+    const held = this.stats().memoryOnly;
+    try {
+      for (const { id, msg } of this.unacked()) if (!store.has(id)) store.append(id, msg);
+      store.writeAcks(this.nextId - 1, this.pending.keys(), { force: true });
+    } catch (err) {
+      this.diskError = describe(err);
+      return false;
+    }
+    this.diskError = null;
+    this.log.info({ dir: store.dir, moved: held }, 'outbox writes to its state directory again: the detections held in memory are on disk now');
+    return true;
   }
 }
 

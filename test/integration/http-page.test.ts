@@ -86,7 +86,7 @@ class TickingSource implements HealthSource {
           latencyMs: { capture: lat(1), preprocess: lat(2), inference: lat(p50), postprocess: lat(1), total: lat(p50 + 4) },
         },
       },
-      mqtt: { connected: true, state: 'connected', reason: null, downSince: null, published: i * 10, queued: 0, droppedOffline: 0, outbox: 'disk', publishErrors: 0, reconnects: 0 },
+      mqtt: { connected: true, state: 'connected', reason: null, downSince: null, published: i * 10, queued: 0, droppedOffline: 0, outbox: 'disk', outboxMemoryOnly: 0, outboxLost: 0, publishErrors: 0, reconnects: 0 },
     };
   }
 }

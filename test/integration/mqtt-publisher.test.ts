@@ -147,4 +147,42 @@ describe('MqttPublisher', () => {
     fake.emit('disconnect', { cmd: 'disconnect', reasonCode: 0 }); // a normal disconnect says nothing
     expect(lines).toHaveLength(1);
   });
+
+  it('stopping with detections held in memory only says they are lost, not kept, and the snapshot counts them', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const log = createLogger('warn', { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
+    const fake = Object.assign(new EventEmitter(), {
+      connected: false,
+      options: {},
+      publish: () => undefined,
+      subscribe: () => undefined,
+      end: (_force: boolean, done: () => void) => done(),
+    });
+    const outbox = await memoryOutbox();
+    const pub = new MqttPublisher(options('mqtt://127.0.0.1:1', 'memory-only', outbox), log, () => fake as unknown as MqttClient);
+    pub.start();
+    for (let i = 0; i < 3; i++) pub.publish(pub.topic('cam', 'detections'), String(i), queued);
+    expect(pub.snapshot()).toMatchObject({ queued: 3, outbox: 'memory', outboxMemoryOnly: 3, outboxLost: 0 });
+    await pub.stop(100);
+    const stopping = lines.find((l) => /^stopping with detections/.test(String(l.msg)));
+    expect(stopping).toMatchObject({ queued: 3, onDisk: 0, memoryOnly: 3 });
+    expect(stopping!.msg).not.toMatch(/kept in the outbox/);
+    expect(stopping!.msg).toMatch(/lost/);
+    await outbox.close();
+    expect(pub.snapshot()).toMatchObject({ queued: 0, outboxMemoryOnly: 0, outboxLost: 3 });
+  });
+
+  it('a detection too big for the outbox is reported as such, not as the outbox being full', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const log = createLogger('warn', { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
+    const fake = Object.assign(new EventEmitter(), { connected: false, options: {}, publish: () => undefined, subscribe: () => undefined, end: () => undefined });
+    const outbox = await Outbox.open({ dir: null, maxMessages: 100, maxBytes: 100 }, log);
+    const pub = new MqttPublisher(options('mqtt://127.0.0.1:1', 'too-big', outbox, {}), log, () => fake as unknown as MqttClient);
+    pub.start();
+    for (let i = 0; i < 3; i++) pub.publish(pub.topic('cam', 'detections'), 'x'.repeat(200), queued);
+    expect(pub.snapshot()).toMatchObject({ queued: 0, droppedOffline: 3 });
+    const msgs = lines.map((l) => String(l.msg));
+    expect(msgs.filter((m) => /mqtt\.outbox\.maxBytes/.test(m))).toHaveLength(1);
+    expect(msgs.filter((m) => /outbox full/.test(m))).toEqual([]);
+  });
 });

@@ -41,6 +41,8 @@ function stats(over: { dropped?: number; errors?: number; failovers?: number; co
       queued: over.queued ?? 0,
       droppedOffline: 0,
       outbox: 'disk',
+      outboxMemoryOnly: 0,
+      outboxLost: 0,
       publishErrors: 0,
       reconnects: 0,
     },
