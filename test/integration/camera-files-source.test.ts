@@ -4,8 +4,13 @@ import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { FilesSource, type FilesSourceOptions } from '../../src/camera/files-source.js';
 import type { Frame, FrameSink } from '../../src/camera/frame.js';
+import type { Detector } from '../../src/inference/detector.js';
+import { CameraPipeline } from '../../src/pipeline/camera-pipeline.js';
 import { silentLogger } from '../../src/system/logger.js';
+import { pino } from 'pino';
+import { bmpBombHeader, jpegBomb, pngBomb } from '../helpers/image-bombs.js';
 import { trackSourceTimers } from '../helpers/timers.js';
+import { until } from '../helpers/wait.js';
 
 const imagesDir = path.resolve(process.cwd(), '../shared/images');
 const tmp = mkdtempSync(path.join(tmpdir(), 'camera-files-source-'));
@@ -250,3 +255,87 @@ describe('FilesSource', () => {
     expect(calls).toBeGreaterThanOrEqual(3);
   });
 });
+
+describe('FilesSource and image bombs', () => {
+  /** A good picture and three bombs (a real 16000x16000 PNG, a JPEG and a BMP whose headers claim 100+ MP). */
+  function bombFolder(): string {
+    const dir = mkdtempSync(path.join(tmp, 'bombs-'));
+    copyFileSync(path.join(imagesDir, 'burger.jpg'), path.join(dir, 'a.jpg'));
+    writeFileSync(path.join(dir, 'b.png'), pngBomb(16000, 16000));
+    writeFileSync(path.join(dir, 'c.jpg'), jpegBomb(readFileSync(path.join(imagesDir, 'burger.jpg')), 10000, 10000));
+    writeFileSync(path.join(dir, 'd.bmp'), bmpBombHeader(16000, 16000));
+    return dir;
+  }
+
+  it('refuses them undecoded, counts and reports each once however many passes, and reads a replaced one again', async () => {
+    const dir = bombFolder();
+    const sink = new RecordingSink();
+    const src = source({ path: dir, fps: 0, loop: true });
+    const peakBefore = process.resourceUsage().maxRSS * 1024;
+    await src.start(sink);
+    for (let pass = 1; pass <= 3; pass++) {
+      src.pull!();
+      await sink.until(`pass ${pass}`, () => sink.frames.length === pass);
+    }
+    // Decoding the PNG alone makes a 768 MB RGB buffer.
+    expect(process.resourceUsage().maxRSS * 1024 - peakBefore).toBeLessThan(200 * 1024 * 1024);
+    expect(sink.frames.map((f) => path.basename(f.origin))).toEqual(['a.jpg', 'a.jpg', 'a.jpg']);
+    expect(sink.skips.map((s) => [path.basename(s.origin), s.reason])).toEqual([
+      ['b.png', 'image too large: 16000x16000 (256 MP) is over the 50 MP limit; not decoded'],
+      ['c.jpg', 'image too large: 10000x10000 (100 MP) is over the 50 MP limit; not decoded'],
+      ['d.bmp', 'image too large: 16000x16000 (256 MP) is over the 50 MP limit; not decoded'],
+    ]);
+    expect(src.counters()).toEqual({ captured: 3, skipped: 3, restarts: 0 });
+
+    copyFileSync(path.join(imagesDir, 'cat.bmp'), path.join(dir, 'd.bmp')); // a new picture under the same name
+    src.pull!();
+    await sink.until('the replaced file', () => sink.frames.length === 4);
+    expect(path.basename(sink.frames[3]!.origin)).toBe('d.bmp');
+    expect(sink.skips).toHaveLength(3);
+  });
+
+  it('a camera whose files are all bombs ends after one pass, each reported once', async () => {
+    const dir = bombFolder();
+    rmSync(path.join(dir, 'a.jpg'));
+    const sink = new RecordingSink();
+    await source({ path: dir, fps: 50, loop: true }).start(sink);
+    await sink.until('end', () => sink.ends.length > 0);
+    expect(sink.ends).toEqual([`all 3 files failed to decode (${dir})`]);
+    expect(sink.skips).toHaveLength(3);
+  });
+
+  it("in the daemon's pipeline: one warn per bomb, naming the file, its size and the limit, over many passes", async () => {
+    const dir = bombFolder();
+    const logs: Array<{ level: number; msg: string; frame?: string; reason?: string }> = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
+    const detector: Detector = {
+      backend: 'cpu',
+      model: { name: 'fake.tflite', path: '/fake.tflite', kind: 'ssd', inputWidth: 32, inputHeight: 32 },
+      start: async () => undefined,
+      stop: async () => undefined,
+      detect: async () => ({ results: [], inferenceMs: 1, backend: 'cpu' }),
+    };
+    const src = source({ path: dir, fps: 0, loop: true });
+    const pipeline = new CameraPipeline(
+      { camera: 'bombs', detectFps: 0, resize: 'stretch', filters: { minScore: 0.5, labels: [], perLabel: {}, maxResults: 10 }, publish: { qos: 0, retain: false, offline: 'latest' } },
+      src,
+      detector,
+      { topic: (...p) => p.join('/'), publish: () => {} },
+      log,
+    );
+    await pipeline.start();
+    try {
+      await until(() => pipeline.counters().processed >= 5, 20_000, '5 passes');
+    } finally {
+      await pipeline.stop();
+    }
+    const warns = logs.filter((l) => l.level === 40);
+    expect(warns.map((w) => [path.basename(w.frame!), w.reason])).toEqual([
+      ['b.png', 'image too large: 16000x16000 (256 MP) is over the 50 MP limit; not decoded'],
+      ['c.jpg', 'image too large: 10000x10000 (100 MP) is over the 50 MP limit; not decoded'],
+      ['d.bmp', 'image too large: 16000x16000 (256 MP) is over the 50 MP limit; not decoded'],
+    ]);
+    expect(pipeline.counters().skipped).toBe(3);
+  });
+});
+
