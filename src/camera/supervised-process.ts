@@ -1,6 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import type { Logger } from '../system/logger.js';
 import type { CameraState } from './frame.js';
+import { endGroup, signalGroup, spawnInGroup } from './process-group.js';
 
 export interface SupervisorTiming {
   backoffMinMs: number;
@@ -9,7 +10,7 @@ export interface SupervisorTiming {
   jitter: number;
   /** A run that delivered frames for this long was healthy: the next restart waits backoffMinMs again. */
   stableAfterMs: number;
-  /** SIGKILL when the stop signal has not ended the process after this long. */
+  /** SIGKILL (to the process group) when the stop signal has not ended it after this long. */
   killAfterMs: number;
   /** No frame for this long (or 3 frame intervals, if longer): the process is hung; kill and restart it. */
   stallAfterMs: number;
@@ -78,9 +79,11 @@ export interface SupervisorEvents {
 const STDERR_LINES_KEPT = 20;
 
 /**
- * Keeps one capture process running: spawns it without a shell, drains its stdout into the owner, keeps the tail of
- * its stderr for exit reasons, restarts it with exponential backoff plus jitter (reset after a healthy run), kills it
- * when no frame came for too long, and reports the camera state. Shared by the ffmpeg and rpicam sources.
+ * Keeps one capture process running: spawns it without a shell (arguments are never parsed), in its own process
+ * group that dies with the daemon (process-group.ts), drains its stdout into the owner, keeps the tail of its stderr
+ * for exit reasons, restarts it with exponential backoff plus jitter (reset after a healthy run), kills it when no
+ * frame came for too long, and reports the camera state. Signals go to the whole group, so a wrapper script's ffmpeg
+ * stops with it. Shared by the ffmpeg and rpicam sources.
  */
 export class SupervisedProcess {
   private readonly timing: SupervisorTiming;
@@ -157,9 +160,10 @@ export class SupervisedProcess {
       command = this.spec.command();
       const { redact } = this.spec;
       this.logger.debug({ bin: command.bin, args: redact ? command.args.map(redact) : command.args }, `starting ${this.spec.name}`);
-      child = spawn(command.bin, command.args, { stdio: ['ignore', 'pipe', 'pipe'], env: this.spec.env });
+      child = spawnInGroup(command.bin, command.args, this.spec.env, this.spec.name);
     } catch (err) {
-      // spawn throws synchronously for arguments it cannot pass at all (a NUL byte): no restart can help.
+      // A binary that is missing or not executable, or arguments spawn cannot pass at all (a NUL byte): no restart
+      // can help.
       this.giveUp(command ? this.spec.spawnFailure(err as NodeJS.ErrnoException, command.bin) : (err as Error).message);
       return;
     }
@@ -179,12 +183,18 @@ export class SupervisedProcess {
       if (child.pid === undefined) spawnError = err;
       else this.logger.warn({ err }, `${this.spec.name} process error`);
     });
-    // A grandchild that inherited our pipe would hold 'close' back for ever: once the process itself has exited,
-    // give the pipes a moment to drain, then cut them.
+    // What the process leaves in its group (a wrapper's ffmpeg finishing after a stop signal) holds our pipes and
+    // 'close' back: it gets killAfterMs to end, then the group is killed and, for anything that left the group, the
+    // pipes are cut. Once closed, what is left in the group is killed (endGroup).
     child.once('exit', () => {
-      const cut = setTimeout(() => child.stdio.forEach((s) => s?.destroy()), this.timing.killAfterMs);
-      child.once('close', () => clearTimeout(cut));
+      const sweep = setTimeout(() => {
+        signalGroup(child, 'SIGKILL');
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+      }, this.timing.killAfterMs);
+      child.once('close', () => clearTimeout(sweep));
     });
+    child.once('close', () => endGroup(child));
     this.exited = new Promise((resolve) => {
       child.once('close', (code: number | null, signal: NodeJS.Signals | null) => {
         this.child = null;
@@ -290,8 +300,8 @@ export class SupervisedProcess {
   }
 
   private terminate(child: ChildProcess): void {
-    child.kill(this.spec.stopSignal);
-    const killer = setTimeout(() => child.kill('SIGKILL'), this.timing.killAfterMs);
+    signalGroup(child, this.spec.stopSignal);
+    const killer = setTimeout(() => signalGroup(child, 'SIGKILL'), this.timing.killAfterMs);
     child.once('close', () => clearTimeout(killer));
   }
 

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SupervisedProcess, type ExitVerdict, type RunEnd, type SupervisorTiming } from '../../src/camera/supervised-process.js';
@@ -8,6 +9,16 @@ type LogLine = { level: number; msg: string; [k: string]: unknown };
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 /** `until` with the camera suites' argument order: what first, 8 s by default. */
 const until = (what: string, done: () => boolean, timeoutMs = 8_000): Promise<void> => waitUntil(done, timeoutMs, what, 10);
+
+/** Running: present and not a zombie. */
+function isLive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
 
 const FAST: Partial<SupervisorTiming> = { backoffMinMs: 50, backoffMaxMs: 200, killAfterMs: 300, stableAfterMs: 60_000 };
 
@@ -100,19 +111,15 @@ describe('SupervisedProcess', () => {
     expect(h.statuses).toEqual(['error: cannot run /nonexistent/fake: ENOENT']);
   });
 
-  it('a grandchild holding the pipe cannot hold the restart back (pipes are cut after the process exits)', async () => {
-    const h = harness('sleep 5 & echo "stray $!" >&2; exit 4');
-    const strays: number[] = [];
-    try {
-      h.sup.start();
-      await until('a restart', () => h.sup.counters().restarts >= 1, 3_000);
-      for (const end of h.exits) for (const line of end.stderr) strays.push(Number(line.split(' ')[1]));
-      expect(h.exits[0]!.code).toBe(4);
-    } finally {
-      await h.sup.stop();
-      for (const line of h.logs.filter((l) => l.msg === 'fake says')) strays.push(Number(String(line.stderr).split(' ')[1]));
-      for (const pid of new Set(strays)) if (pid > 0) process.kill(pid, 'SIGKILL');
-    }
+  it('a grandchild holding the pipe cannot hold the restart back, and does not outlive the run', async () => {
+    const h = harness('sleep 30 & echo "stray $!" >&2; exit 4');
+    h.sup.start();
+    await until('a restart', () => h.sup.counters().restarts >= 1);
+    expect(h.exits[0]!.code).toBe(4);
+    const stray = Number(h.exits[0]!.stderr[0]!.split(' ')[1]);
+    expect(stray).toBeGreaterThan(0);
+    // Killed with the rest of the run's process group (a zombie waiting for init to reap it is dead too).
+    await until('the stray to be gone', () => !isLive(stray));
   });
 
   it('says offline "source stopped" on stop, once', async () => {
