@@ -60,8 +60,12 @@ export interface ProcessSpec {
   classifyExit(end: RunEnd): ExitVerdict;
   /** Why the binary could not be run at all (ENOENT, EACCES): always fatal. */
   spawnFailure(err: NodeJS.ErrnoException, bin: string): string;
-  /** Hides secrets in logged arguments (RTSP passwords). */
-  redact?(arg: string): string;
+  /**
+   * Hides secrets (an RTSP password) in every text that leaves the source: logged arguments, stderr lines (kept for
+   * exit reasons and logged), status and exit reasons. The log scrubber of the daemon is a second net; the retained
+   * MQTT status topic has no other.
+   */
+  scrub?(text: string): string;
 }
 
 /** What the owner does with one run's output: every stdout chunk, then the end (to drop a partial frame). */
@@ -102,6 +106,7 @@ export class SupervisedProcess {
   private stderrTail: string[] = [];
   private lastStatus = '';
   private readonly count = { restarts: 0, stalls: 0 };
+  private readonly scrub: (text: string) => string;
 
   constructor(
     private readonly spec: ProcessSpec,
@@ -112,6 +117,7 @@ export class SupervisedProcess {
   ) {
     this.timing = { ...DEFAULT_SUPERVISOR_TIMING, ...timing };
     this.backoffMs = this.timing.backoffMinMs;
+    this.scrub = spec.scrub ?? ((text) => text);
   }
 
   get pid(): number | undefined {
@@ -158,8 +164,7 @@ export class SupervisedProcess {
     let child: ChildProcess;
     try {
       command = this.spec.command();
-      const { redact } = this.spec;
-      this.logger.debug({ bin: command.bin, args: redact ? command.args.map(redact) : command.args }, `starting ${this.spec.name}`);
+      this.logger.debug({ bin: command.bin, args: command.args.map(this.scrub) }, `starting ${this.spec.name}`);
       child = spawnInGroup(command.bin, command.args, this.spec.env, this.spec.name);
     } catch (err) {
       // A binary that is missing or not executable, or arguments spawn cannot pass at all (a NUL byte): no restart
@@ -181,7 +186,7 @@ export class SupervisedProcess {
     this.collectStderr(child);
     child.on('error', (err: NodeJS.ErrnoException) => {
       if (child.pid === undefined) spawnError = err;
-      else this.logger.warn({ err }, `${this.spec.name} process error`);
+      else this.logger.warn({ err: this.scrub(err.message) }, `${this.spec.name} process error`);
     });
     // What the process leaves in its group (a wrapper's ffmpeg finishing after a stop signal) holds our pipes and
     // 'close' back: it gets killAfterMs to end, then the group is killed and, for anything that left the group, the
@@ -227,9 +232,10 @@ export class SupervisedProcess {
     const jitterMs = Math.round(step * this.timing.jitter * this.random());
     this.backoffMs = Math.min(step * 2, this.timing.backoffMaxMs);
     const attention = verdict.attention === true || this.failuresInARow >= this.timing.errorAfterFailures;
-    this.setStatus(attention ? 'error' : 'offline', attention ? `${verdict.reason}; still retrying` : verdict.reason);
+    const reason = this.scrub(verdict.reason);
+    this.setStatus(attention ? 'error' : 'offline', attention ? `${reason}; still retrying` : reason);
     this.logger.warn(
-      { reason: verdict.reason, stderr: this.stderrTail, restartInMs: step, jitterMs, restarts: this.count.restarts },
+      { reason, stderr: this.stderrTail, restartInMs: step, jitterMs, restarts: this.count.restarts },
       `${this.spec.name} exited, restarting`,
     );
     this.restartTimer = setTimeout(() => {
@@ -239,8 +245,9 @@ export class SupervisedProcess {
     }, step + jitterMs);
   }
 
-  private giveUp(reason: string): void {
+  private giveUp(why: string): void {
     if (this.stopping) return;
+    const reason = this.scrub(why); // a spawn error can quote the arguments
     this.logger.error({ reason, stderr: this.stderrTail }, `${this.spec.name} source gave up`);
     this.stopping = true;
     this.clearTimers();
@@ -248,7 +255,8 @@ export class SupervisedProcess {
     this.events.gaveUp(reason);
   }
 
-  private setStatus(state: CameraState, reason: string): void {
+  private setStatus(state: CameraState, why: string): void {
+    const reason = this.scrub(why);
     const key = `${state}\0${reason}`;
     if (key === this.lastStatus) return;
     this.lastStatus = key;
@@ -263,7 +271,8 @@ export class SupervisedProcess {
   private collectStderr(child: ChildProcess): void {
     let partial = '';
     const keep = (line: string): void => {
-      const text = line.trim().slice(0, 500);
+      // Scrubbed whole, before the cut: half a password is no longer recognisable as one.
+      const text = this.scrub(line.trim()).slice(0, 500);
       if (!text) return;
       this.logger.debug({ stderr: text }, `${this.spec.name} says`);
       this.stderrTail.push(text);
