@@ -46,7 +46,8 @@ class RecordingSink implements FrameSink {
     this.ends.push(reason);
     this.wake?.();
   }
-  async until(what: string, done: () => boolean, timeoutMs = 5_000): Promise<void> {
+  /** Waits for a sink event that makes `done` true; the timeout only bounds a failing test (the machine may be loaded). */
+  async until(what: string, done: () => boolean, timeoutMs = 20_000): Promise<void> {
     const deadline = performance.now() + timeoutMs;
     while (!done()) {
       const left = deadline - performance.now();
@@ -75,9 +76,11 @@ afterEach(async () => {
 });
 
 describe('FilesSource', () => {
-  it('plays a directory in name order at the configured rate, then ends', async () => {
+  // The rate itself (exact, no drift, no burst) is checked on a fake clock: test/unit/camera-files-source-timing.test.ts.
+  it('plays a directory in name order, then ends', async () => {
     const sink = new RecordingSink();
     const src = source({ path: imagesDir, fps: 20 });
+    const startedAt = performance.now();
     await src.start(sink);
     await sink.until('end', () => sink.ends.length > 0);
     expect(sink.frames.map((f) => [path.basename(f.origin), f.width, f.height])).toEqual(EXPECTED.map((e) => [...e]));
@@ -86,12 +89,11 @@ describe('FilesSource', () => {
       expect(f.camera).toBe('test');
       expect(f.data.length).toBe(f.width * f.height * 3);
       expect(f.captureMs).toBeGreaterThan(0);
-      expect(f.captureMs).toBeLessThan(1_000);
+      expect(f.captureMs).toBeLessThanOrEqual(f.capturedAt - startedAt); // the decode's own time, not since some epoch
     }
-    // 9 frames at 20 fps: 8 intervals of 50 ms between the first and the last.
-    const span = sink.frames.at(-1)!.capturedAt - sink.frames[0]!.capturedAt;
-    expect(span).toBeGreaterThan(8 * 50 * 0.9);
-    expect(span).toBeLessThan(8 * 50 + 300);
+    // Frames are timed, not read back to back: the 9th read began no earlier than 8 intervals of 50 ms after start.
+    const last = sink.frames.at(-1)!;
+    expect(last.capturedAt - last.captureMs - startedAt).toBeGreaterThanOrEqual(8 * 50 - 1);
     expect(sink.ends).toEqual(['all 9 files delivered']);
     expect(sink.skips).toEqual([]);
     expect(src.counters()).toEqual({ captured: 9, skipped: 0, restarts: 0 });
@@ -138,18 +140,6 @@ describe('FilesSource', () => {
     const order = sink.frames.map((f) => path.basename(f.origin));
     expect(order.slice(0, 7)).toEqual(['burger.jpg', 'cats_and_dogs.jpg', 'multi_objects.jpg', 'burger.jpg', 'cats_and_dogs.jpg', 'multi_objects.jpg', 'burger.jpg']);
     expect(sink.ends).toEqual([]);
-  });
-
-  it('keeps the rate against the clock: 50 fps for a second is about 50 frames, no drift, no burst', async () => {
-    const sink = new RecordingSink();
-    const src = source({ path: path.join(imagesDir, 'burger.jpg'), fps: 50, loop: true });
-    await src.start(sink);
-    await sink.until('first frame', () => sink.frames.length > 0);
-    const t0 = sink.frames[0]!.capturedAt;
-    await sleep(1_000);
-    const inSecond = sink.frames.filter((f) => f.capturedAt - t0 < 1_000).length;
-    expect(inSecond).toBeGreaterThanOrEqual(45);
-    expect(inSecond).toBeLessThanOrEqual(51);
   });
 
   it('skips and names unreadable files, delivers the others', async () => {
@@ -208,13 +198,13 @@ describe('FilesSource', () => {
   it('stop waits for the decode in flight, then nothing is delivered and no timer is left', async () => {
     const timers = trackSourceTimers();
     const sink = new RecordingSink();
-    const src = source({ path: imagesDir, fps: 5, loop: true });
+    const src = source({ path: imagesDir, fps: 1, loop: true });
     await src.start(sink);
     await sink.until('a frame', () => sink.frames.length >= 1);
     await sleep(20); // the next frame's timer is armed now
     await src.stop();
     const delivered = sink.frames.length;
-    await sleep(50); // less than the 200 ms frame interval: a timer left armed would still be alive
+    await sleep(50); // far less than the 1 s frame interval: a timer left armed would still be alive
     expect(sink.frames).toHaveLength(delivered);
     timers.dispose();
     expect(timers.live()).toEqual([]);
@@ -251,8 +241,7 @@ describe('FilesSource', () => {
     };
     const src = source({ path: path.join(imagesDir, 'burger.jpg'), fps: 50, loop: true });
     await src.start(sink);
-    await sleep(200);
-    expect(calls).toBeGreaterThanOrEqual(3);
+    await until(() => calls >= 3, 20_000, 'three frames into the throwing sink');
   });
 });
 
