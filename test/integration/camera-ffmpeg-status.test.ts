@@ -14,8 +14,8 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const OPTIONS: FfmpegSourceOptions = { input: 'testsrc2=size=160x120:rate=20', inputOptions: ['-re', '-f', 'lavfi'], width: 80, height: 60, fps: 10 };
 const FAST = { backoffMinMs: 50, backoffMaxMs: 200, killAfterMs: 300 };
 
-/** `until` with the camera suites' argument order: what first, 8 s by default. */
-const until = (what: string, done: () => boolean, timeoutMs = 8_000): Promise<void> => waitUntil(done, timeoutMs, what, 10);
+/** `until` with the camera suites' argument order: what first; the timeout only bounds a failing test on a loaded machine. */
+const until = (what: string, done: () => boolean, timeoutMs = 20_000): Promise<void> => waitUntil(done, timeoutMs, what, 10);
 
 function recorder(): FrameSink & { frames: number; statuses: string[]; ends: string[] } {
   const r = {
@@ -68,11 +68,13 @@ exec ffmpeg "$@"
     );
     chmodSync(ffmpegPath, 0o755);
     const sink = recorder();
-    const src = source({ ffmpegPath }, { stallAfterMs: 400 });
+    // The stall limit also bounds the second run's start-up, the first frame of a real ffmpeg: that took ~0.45 s here
+    // under load, so the limit is generous.
+    const src = source({ ffmpegPath }, { stallAfterMs: 3_000 });
     await src.start(sink);
     await until('frames after the restart', () => sink.frames >= 4 && src.counters().restarts >= 1);
     expect(src.counters()).toMatchObject({ stalls: 1, restarts: 1 });
-    expect(sink.statuses).toEqual(['online: frames flowing', expect.stringMatching(/^offline: ffmpeg stalled: no frame for 0\.\d s$/), 'online: frames flowing']);
+    expect(sink.statuses).toEqual(['online: frames flowing', expect.stringMatching(/^offline: ffmpeg stalled: no frame for \d+(\.\d)? s$/), 'online: frames flowing']);
   });
 
   it('says error when it gives up on a missing binary', async () => {
