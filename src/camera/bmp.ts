@@ -1,4 +1,4 @@
-import { ImageDecodeError, type DecodedImage } from './image.js';
+import { DEFAULT_MAX_PIXELS, ImageDecodeError, ImageTooLargeError, type DecodedImage } from './image.js';
 
 // sharp (libvips) cannot read BMP, and the sample images are BMPs, so we read the common subset ourselves.
 // Supported: BITMAPINFOHEADER and its successors (40/52/56/108/124 bytes), 24-bit, 32-bit (BI_RGB, or
@@ -11,14 +11,13 @@ const BI_RGB = 0;
 const BI_BITFIELDS = 3;
 const BI_ALPHABITFIELDS = 6;
 const COMPRESSION_NAMES: Record<number, string> = { 1: 'RLE8', 2: 'RLE4', 4: 'JPEG', 5: 'PNG' };
-/** A corrupt size field must not make us allocate gigabytes: 8192 x 8192 is far above any camera frame we handle. */
-const MAX_PIXELS = 8192 * 8192;
 
 export function isBmp(bytes: Buffer): boolean {
   return bytes.length >= 2 && bytes[0] === 0x42 && bytes[1] === 0x4d; // "BM"
 }
 
-export function decodeBmp(bytes: Buffer, origin: string): DecodedImage {
+/** `maxPixels`: checked from the header before anything is allocated (a 1-bit BMP holds 24 times its size in RGB). */
+export function decodeBmp(bytes: Buffer, origin: string, maxPixels = DEFAULT_MAX_PIXELS): DecodedImage {
   const fail = (reason: string): never => {
     throw new ImageDecodeError(origin, reason);
   };
@@ -39,7 +38,7 @@ export function decodeBmp(bytes: Buffer, origin: string): DecodedImage {
   const height = Math.abs(rawHeight);
   if (planes !== 1) fail(`corrupt BMP header: ${planes} planes`);
   if (width <= 0 || height === 0) fail(`corrupt BMP header: size ${width}x${rawHeight}`);
-  if (width * height > MAX_PIXELS) fail(`BMP too large: ${width}x${height}`);
+  if (width * height > maxPixels) throw new ImageTooLargeError(origin, width, height, maxPixels);
   const compressionName = COMPRESSION_NAMES[compression];
   if (compressionName) fail(`${compressionName}-compressed BMP is not supported`);
 

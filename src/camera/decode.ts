@@ -1,22 +1,25 @@
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { decodeBmp, isBmp } from './bmp.js';
-import { ImageDecodeError, type DecodedImage } from './image.js';
+import { DEFAULT_MAX_PIXELS, ImageDecodeError, ImageTooLargeError, type DecodedImage } from './image.js';
 
-export { ImageDecodeError, type DecodedImage };
+export { DEFAULT_MAX_PIXELS, ImageDecodeError, ImageTooLargeError, type DecodedImage };
 
 /**
  * Any image file -> RGB, 3 channels, EXIF orientation applied, alpha flattened onto black.
  * BMP goes through our own reader (libvips has none); everything else (JPEG, PNG, WebP, GIF, TIFF, AVIF) through sharp,
  * which decodes on libuv's thread pool, so the event loop is not blocked.
+ * An image of more than `maxPixels` pixels is refused from its header (ImageTooLargeError), before any decoding.
  */
-export async function decodeImage(bytes: Buffer, origin: string): Promise<DecodedImage> {
+export async function decodeImage(bytes: Buffer, origin: string, maxPixels = DEFAULT_MAX_PIXELS): Promise<DecodedImage> {
   if (bytes.length === 0) throw new ImageDecodeError(origin, 'empty file');
-  if (isBmp(bytes)) return decodeBmp(bytes, origin);
+  if (isBmp(bytes)) return decodeBmp(bytes, origin, maxPixels);
   try {
+    await refuseIfTooLarge(bytes, origin, maxPixels);
     // failOn 'truncated': a cut-off JPEG must fail instead of coming back as a half grey picture, while the
     // harmless libjpeg warnings many cameras trigger ("extraneous bytes before marker") still decode.
-    const { data, info } = await sharp(bytes, { failOn: 'truncated' })
+    // limitInputPixels: libvips' own check of the same limit, should a header lie to metadata() and not to the loader.
+    const { data, info } = await sharp(bytes, { failOn: 'truncated', limitInputPixels: maxPixels })
       .rotate() // no angle: apply the EXIF orientation
       .flatten()
       .toColourspace('srgb') // greyscale and CMYK sources come out as 3 channels too
@@ -30,14 +33,22 @@ export async function decodeImage(bytes: Buffer, origin: string): Promise<Decode
   }
 }
 
-export async function decodeImageFile(path: string): Promise<DecodedImage> {
+export async function decodeImageFile(path: string, maxPixels = DEFAULT_MAX_PIXELS): Promise<DecodedImage> {
   let bytes: Buffer;
   try {
     bytes = await readFile(path);
   } catch (err) {
     throw new ImageDecodeError(path, `cannot read: ${(err as Error).message}`);
   }
-  return decodeImage(bytes, path);
+  return decodeImage(bytes, path, maxPixels);
+}
+
+/** metadata() reads the header only: the size is known before a single pixel is decoded. */
+async function refuseIfTooLarge(bytes: Buffer, origin: string, maxPixels: number): Promise<void> {
+  const { width = 0, height = 0, pageHeight } = await sharp(bytes).metadata();
+  // Only the first page of a multi-page image (GIF, TIFF, animated WebP) is decoded.
+  const rows = pageHeight ?? height;
+  if (width * rows > maxPixels) throw new ImageTooLargeError(origin, width, rows, maxPixels);
 }
 
 /** First line of libvips' message only: its multi-line dumps and stacks do not belong in a log line. */

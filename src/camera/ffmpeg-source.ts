@@ -6,7 +6,7 @@ import { i420Layout, type I420Layout } from './i420-layout.js';
 import { RawFrameAssembler } from './raw-frames.js';
 import { guardSink } from './sink-guard.js';
 import { DEFAULT_SUPERVISOR_TIMING, SupervisedProcess, type RunHandlers, type SupervisorTiming } from './supervised-process.js';
-import { maskUrlValue } from '../system/secrets.js';
+import { maskUrlValue, SecretScrubber, urlPasswords } from '../system/secrets.js';
 
 export interface FfmpegSourceOptions {
   /** Anything ffmpeg reads: a file, /dev/video0, rtsp://..., a lavfi graph. */
@@ -68,7 +68,11 @@ export class FfmpegSource implements FrameSource {
     this.layout = i420Layout(options.width, options.height, 'none');
     this.yuvPool = new FrameBufferPool(this.layout.frameSize);
     this.rgbPool = new FrameBufferPool(options.width * options.height * 3);
-    this.origin = maskUrlValue(options.input);
+    // The input's own password, raw and percent-decoded, wherever ffmpeg quotes it (its errors name the URL), plus
+    // the URL pattern; then the whole-value mask for a password too short to be hunted as a literal.
+    const scrubber = new SecretScrubber(urlPasswords(options.input));
+    const scrub = (text: string): string => maskUrlValue(scrubber.scrub(text));
+    this.origin = scrub(options.input);
     this.logger = logger.child({ source: 'ffmpeg' });
     const bin = options.ffmpegPath ?? 'ffmpeg';
     const where = options.ffmpegPath ? ` at ${options.ffmpegPath}` : '';
@@ -78,7 +82,7 @@ export class FfmpegSource implements FrameSource {
         command: () => ({ bin, args: ffmpegArgs(options) }),
         stopSignal: 'SIGTERM',
         fps: options.fps,
-        redact: maskUrlValue,
+        scrub,
         classifyExit: ({ code, signal, stderr }) => {
           const last = stderr.at(-1);
           return { reason: `ffmpeg ${signal ? `was killed by ${signal}` : `exited with code ${code}`}${last ? `: ${last}` : ''}` };

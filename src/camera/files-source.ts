@@ -1,5 +1,6 @@
+import { stat } from 'node:fs/promises';
 import type { Logger } from '../system/logger.js';
-import { decodeImageFile, ImageDecodeError } from './decode.js';
+import { DEFAULT_MAX_PIXELS, decodeImageFile, ImageDecodeError, ImageTooLargeError } from './decode.js';
 import type { Frame, FrameSink, FrameSource, SourceCounters } from './frame.js';
 import { IMAGE_EXTENSIONS, listImageFiles } from './image-files.js';
 import { guardSink } from './sink-guard.js';
@@ -11,6 +12,8 @@ export interface FilesSourceOptions {
   fps: number;
   /** Start again at the first file after the last one; otherwise the source ends. */
   loop: boolean;
+  /** Images with more pixels are refused from their header, never decoded (default DEFAULT_MAX_PIXELS, 50 MP). */
+  maxPixels?: number;
 }
 
 /**
@@ -35,6 +38,12 @@ export class FilesSource implements FrameSource {
   private skippedThisPass = 0;
   private dueAt = 0;
   private readonly count: SourceCounters = { captured: 0, skipped: 0, restarts: 0 };
+  private readonly maxPixels: number;
+  /**
+   * Files refused as too large, by path, with the size and mtime they had: counted and reported once, and not read
+   * again while unchanged, so a folder of them costs no memory and makes no log line per pass.
+   */
+  private readonly refused = new Map<string, string>();
 
   constructor(
     readonly camera: string,
@@ -43,6 +52,8 @@ export class FilesSource implements FrameSource {
   ) {
     if (!(options.fps >= 0) || !Number.isFinite(options.fps)) throw new Error(`camera ${camera}: fps must be >= 0, got ${options.fps}`);
     this.intervalMs = options.fps > 0 ? 1000 / options.fps : 0;
+    this.maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
+    if (!(this.maxPixels > 0)) throw new Error(`camera ${camera}: maxPixels must be > 0, got ${options.maxPixels}`);
     if (options.fps === 0) this.pull = () => this.onDemand();
     this.logger = logger.child({ source: 'files' });
   }
@@ -126,9 +137,18 @@ export class FilesSource implements FrameSource {
 
   private async deliver(path: string): Promise<boolean> {
     const startedAt = performance.now();
+    const identity = await fileIdentity(path);
+    if (this.stopped) return true;
+    if (identity !== null && this.refused.get(path) === identity) {
+      // Known to be too large and unchanged: already counted and reported. It still fails this pass.
+      this.skippedThisPass++;
+      this.failuresInARow++;
+      return false;
+    }
     try {
-      const image = await decodeImageFile(path);
+      const image = await decodeImageFile(path, this.maxPixels);
       if (this.stopped) return true;
+      this.refused.delete(path);
       const capturedAt = performance.now();
       const frame: Frame = {
         camera: this.camera,
@@ -152,6 +172,7 @@ export class FilesSource implements FrameSource {
       this.count.skipped++;
       this.skippedThisPass++;
       this.failuresInARow++;
+      if (err instanceof ImageTooLargeError && identity !== null) this.refused.set(path, identity);
       this.logger.debug({ file: path, reason }, 'image skipped');
       this.sink!.skipped(path, reason);
       return false;
@@ -167,5 +188,15 @@ export class FilesSource implements FrameSource {
     this.stopped = true;
     this.logger.info({ reason }, 'files source ended');
     this.sink!.ended(reason);
+  }
+}
+
+/** Size and modification time: a refused file that is replaced (a new picture under the same name) is read again. */
+async function fileIdentity(path: string): Promise<string | null> {
+  try {
+    const info = await stat(path);
+    return `${info.size}:${info.mtimeMs}`;
+  } catch {
+    return null; // unreadable: the decode reports why
   }
 }

@@ -1,5 +1,5 @@
 export type { CameraState, Frame, FrameSink, FrameSource, SourceCounters } from './frame.js';
-export { decodeImage, decodeImageFile, ImageDecodeError, type DecodedImage } from './decode.js';
+export { DEFAULT_MAX_PIXELS, decodeImage, decodeImageFile, ImageDecodeError, ImageTooLargeError, type DecodedImage } from './decode.js';
 export { decodeBmp } from './bmp.js';
 export { LatestFrameSlot, type SlotCounters } from './latest-frame-slot.js';
 export { FilesSource, type FilesSourceOptions } from './files-source.js';

@@ -1,5 +1,5 @@
 import type { Logger } from '../system/logger.js';
-import { decodeImage, ImageDecodeError } from './decode.js';
+import { DEFAULT_MAX_PIXELS, decodeImage, ImageDecodeError } from './decode.js';
 import type { Frame, FrameSink, FrameSource, SourceCounters } from './frame.js';
 import { FrameBufferPool } from './frame-buffer-pool.js';
 import { DEVICE_TREE_MODEL, i420Layout, readBoardModel, strideRuleForModel, type I420Layout, type StrideRule } from './i420-layout.js';
@@ -205,7 +205,9 @@ export class RpicamSource implements FrameSource {
   private decode(job: PendingJpeg): void {
     this.decoding = (async () => {
       try {
-        const image = await decodeImage(job.jpeg, this.origin);
+        // The configured size is what rpicam-vid sends; a JPEG claiming more (a corrupt header) is refused undecoded.
+        const { width, height } = this.settings;
+        const image = await decodeImage(job.jpeg, this.origin, Math.max(DEFAULT_MAX_PIXELS, width * height));
         if (this.stopped) return;
         const now = performance.now();
         this.deliver({

@@ -1,6 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import type { Logger } from '../system/logger.js';
 import type { CameraState } from './frame.js';
+import { endGroup, signalGroup, spawnInGroup } from './process-group.js';
 
 export interface SupervisorTiming {
   backoffMinMs: number;
@@ -9,7 +10,7 @@ export interface SupervisorTiming {
   jitter: number;
   /** A run that delivered frames for this long was healthy: the next restart waits backoffMinMs again. */
   stableAfterMs: number;
-  /** SIGKILL when the stop signal has not ended the process after this long. */
+  /** SIGKILL (to the process group) when the stop signal has not ended it after this long. */
   killAfterMs: number;
   /** No frame for this long (or 3 frame intervals, if longer): the process is hung; kill and restart it. */
   stallAfterMs: number;
@@ -59,8 +60,12 @@ export interface ProcessSpec {
   classifyExit(end: RunEnd): ExitVerdict;
   /** Why the binary could not be run at all (ENOENT, EACCES): always fatal. */
   spawnFailure(err: NodeJS.ErrnoException, bin: string): string;
-  /** Hides secrets in logged arguments (RTSP passwords). */
-  redact?(arg: string): string;
+  /**
+   * Hides secrets (an RTSP password) in every text that leaves the source: logged arguments, stderr lines (kept for
+   * exit reasons and logged), status and exit reasons. The log scrubber of the daemon is a second net; the retained
+   * MQTT status topic has no other.
+   */
+  scrub?(text: string): string;
 }
 
 /** What the owner does with one run's output: every stdout chunk, then the end (to drop a partial frame). */
@@ -78,9 +83,11 @@ export interface SupervisorEvents {
 const STDERR_LINES_KEPT = 20;
 
 /**
- * Keeps one capture process running: spawns it without a shell, drains its stdout into the owner, keeps the tail of
- * its stderr for exit reasons, restarts it with exponential backoff plus jitter (reset after a healthy run), kills it
- * when no frame came for too long, and reports the camera state. Shared by the ffmpeg and rpicam sources.
+ * Keeps one capture process running: spawns it without a shell (arguments are never parsed), in its own process
+ * group that dies with the daemon (process-group.ts), drains its stdout into the owner, keeps the tail of its stderr
+ * for exit reasons, restarts it with exponential backoff plus jitter (reset after a healthy run), kills it when no
+ * frame came for too long, and reports the camera state. Signals go to the whole group, so a wrapper script's ffmpeg
+ * stops with it. Shared by the ffmpeg and rpicam sources.
  */
 export class SupervisedProcess {
   private readonly timing: SupervisorTiming;
@@ -99,6 +106,7 @@ export class SupervisedProcess {
   private stderrTail: string[] = [];
   private lastStatus = '';
   private readonly count = { restarts: 0, stalls: 0 };
+  private readonly scrub: (text: string) => string;
 
   constructor(
     private readonly spec: ProcessSpec,
@@ -109,6 +117,7 @@ export class SupervisedProcess {
   ) {
     this.timing = { ...DEFAULT_SUPERVISOR_TIMING, ...timing };
     this.backoffMs = this.timing.backoffMinMs;
+    this.scrub = spec.scrub ?? ((text) => text);
   }
 
   get pid(): number | undefined {
@@ -155,11 +164,11 @@ export class SupervisedProcess {
     let child: ChildProcess;
     try {
       command = this.spec.command();
-      const { redact } = this.spec;
-      this.logger.debug({ bin: command.bin, args: redact ? command.args.map(redact) : command.args }, `starting ${this.spec.name}`);
-      child = spawn(command.bin, command.args, { stdio: ['ignore', 'pipe', 'pipe'], env: this.spec.env });
+      this.logger.debug({ bin: command.bin, args: command.args.map(this.scrub) }, `starting ${this.spec.name}`);
+      child = spawnInGroup(command.bin, command.args, this.spec.env, this.spec.name);
     } catch (err) {
-      // spawn throws synchronously for arguments it cannot pass at all (a NUL byte): no restart can help.
+      // A binary that is missing or not executable, or arguments spawn cannot pass at all (a NUL byte): no restart
+      // can help.
       this.giveUp(command ? this.spec.spawnFailure(err as NodeJS.ErrnoException, command.bin) : (err as Error).message);
       return;
     }
@@ -177,14 +186,20 @@ export class SupervisedProcess {
     this.collectStderr(child);
     child.on('error', (err: NodeJS.ErrnoException) => {
       if (child.pid === undefined) spawnError = err;
-      else this.logger.warn({ err }, `${this.spec.name} process error`);
+      else this.logger.warn({ err: this.scrub(err.message) }, `${this.spec.name} process error`);
     });
-    // A grandchild that inherited our pipe would hold 'close' back for ever: once the process itself has exited,
-    // give the pipes a moment to drain, then cut them.
+    // What the process leaves in its group (a wrapper's ffmpeg finishing after a stop signal) holds our pipes and
+    // 'close' back: it gets killAfterMs to end, then the group is killed and, for anything that left the group, the
+    // pipes are cut. Once closed, what is left in the group is killed (endGroup).
     child.once('exit', () => {
-      const cut = setTimeout(() => child.stdio.forEach((s) => s?.destroy()), this.timing.killAfterMs);
-      child.once('close', () => clearTimeout(cut));
+      const sweep = setTimeout(() => {
+        signalGroup(child, 'SIGKILL');
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+      }, this.timing.killAfterMs);
+      child.once('close', () => clearTimeout(sweep));
     });
+    child.once('close', () => endGroup(child));
     this.exited = new Promise((resolve) => {
       child.once('close', (code: number | null, signal: NodeJS.Signals | null) => {
         this.child = null;
@@ -217,9 +232,10 @@ export class SupervisedProcess {
     const jitterMs = Math.round(step * this.timing.jitter * this.random());
     this.backoffMs = Math.min(step * 2, this.timing.backoffMaxMs);
     const attention = verdict.attention === true || this.failuresInARow >= this.timing.errorAfterFailures;
-    this.setStatus(attention ? 'error' : 'offline', attention ? `${verdict.reason}; still retrying` : verdict.reason);
+    const reason = this.scrub(verdict.reason);
+    this.setStatus(attention ? 'error' : 'offline', attention ? `${reason}; still retrying` : reason);
     this.logger.warn(
-      { reason: verdict.reason, stderr: this.stderrTail, restartInMs: step, jitterMs, restarts: this.count.restarts },
+      { reason, stderr: this.stderrTail, restartInMs: step, jitterMs, restarts: this.count.restarts },
       `${this.spec.name} exited, restarting`,
     );
     this.restartTimer = setTimeout(() => {
@@ -229,8 +245,9 @@ export class SupervisedProcess {
     }, step + jitterMs);
   }
 
-  private giveUp(reason: string): void {
+  private giveUp(why: string): void {
     if (this.stopping) return;
+    const reason = this.scrub(why); // a spawn error can quote the arguments
     this.logger.error({ reason, stderr: this.stderrTail }, `${this.spec.name} source gave up`);
     this.stopping = true;
     this.clearTimers();
@@ -238,7 +255,8 @@ export class SupervisedProcess {
     this.events.gaveUp(reason);
   }
 
-  private setStatus(state: CameraState, reason: string): void {
+  private setStatus(state: CameraState, why: string): void {
+    const reason = this.scrub(why);
     const key = `${state}\0${reason}`;
     if (key === this.lastStatus) return;
     this.lastStatus = key;
@@ -253,7 +271,8 @@ export class SupervisedProcess {
   private collectStderr(child: ChildProcess): void {
     let partial = '';
     const keep = (line: string): void => {
-      const text = line.trim().slice(0, 500);
+      // Scrubbed whole, before the cut: half a password is no longer recognisable as one.
+      const text = this.scrub(line.trim()).slice(0, 500);
       if (!text) return;
       this.logger.debug({ stderr: text }, `${this.spec.name} says`);
       this.stderrTail.push(text);
@@ -290,8 +309,8 @@ export class SupervisedProcess {
   }
 
   private terminate(child: ChildProcess): void {
-    child.kill(this.spec.stopSignal);
-    const killer = setTimeout(() => child.kill('SIGKILL'), this.timing.killAfterMs);
+    signalGroup(child, this.spec.stopSignal);
+    const killer = setTimeout(() => signalGroup(child, 'SIGKILL'), this.timing.killAfterMs);
     child.once('close', () => clearTimeout(killer));
   }
 

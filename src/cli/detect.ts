@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { decodeImageFile } from '../camera/decode.js';
+import { decodeImageFile, ImageTooLargeError } from '../camera/decode.js';
 import { applyFilters } from '../inference/filters.js';
 import { planModel } from '../inference/model-plan.js';
 import { prepareInput, toFrameBox, type ResizeMode } from '../inference/preprocess.js';
@@ -119,7 +119,9 @@ export async function detectCommand(argv: string[], io: CliIo): Promise<number> 
           }
         }
       } catch (err) {
-        io.stderr.write(`error: ${image}: ${(err as Error).message}\n`);
+        // A refused bomb's reason already says what is wrong and the limit; "cannot decode" would misname it.
+        const why = err instanceof ImageTooLargeError ? err.reason : (err as Error).message;
+        io.stderr.write(`error: ${image}: ${why}\n`);
         code = EXIT.DATA;
       }
     }

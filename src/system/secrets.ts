@@ -63,8 +63,10 @@ export class SecretScrubber {
   }
 
   scrub(text: string): string {
-    let out = maskUrlPasswords(text);
+    // Literals first: the pattern stops a password at a space or its first '@', so run first it would mask
+    // "p@ss w%40rd" as "***@ss w%40rd" and leave no whole literal for the second net to find.
+    let out = text;
     for (const f of this.forms) if (out.includes(f)) out = out.split(f).join(MASK);
-    return out;
+    return maskUrlPasswords(out);
   }
 }

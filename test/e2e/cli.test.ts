@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
+import { pngBomb } from '../helpers/image-bombs.js';
 import { SSD_V1, V2_224, image, model } from '../helpers/paths.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'me-cli-'));
@@ -46,6 +47,15 @@ describe('mobilenet-edge detect', () => {
     expect(r.stderr).toContain(`error: ${join(dir, 'nope.jpg')}: no such file`);
     expect(r.stdout.trim().split('\n')).toHaveLength(1);
     noStack(r.stderr);
+  });
+
+  it('refuses an image bomb from its header (exit 65, naming its size and the limit) and still handles the good image', async () => {
+    const bomb = join(dir, 'BOMB.png');
+    writeFileSync(bomb, pngBomb(16000, 16000));
+    const r = await runCli(['detect', '--json', '--model', SSD_V1, bomb, image('cats_and_dogs.jpg')]);
+    expect(r.code).toBe(65);
+    expect(r.stderr).toBe(`error: ${bomb}: image too large: 16000x16000 (256 MP) is over the 50 MP limit; not decoded\n`);
+    expect(r.stdout.trim().split('\n').map((l) => JSON.parse(l).image)).toEqual([image('cats_and_dogs.jpg')]);
   });
 
   it('refuses a file that is not a model, and an Edge TPU model on the CPU, naming them', async () => {

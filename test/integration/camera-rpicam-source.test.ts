@@ -69,8 +69,13 @@ class RecordingSink implements FrameSink {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-/** `until` with the camera suites' argument order: what first, 8 s by default. */
-const until = (what: string, done: () => boolean, timeoutMs = 8_000): Promise<void> => waitUntil(done, timeoutMs, what, 10);
+/** `until` with the camera suites' argument order: what first; the timeout only bounds a failing test on a loaded machine. */
+const until = (what: string, done: () => boolean, timeoutMs = 20_000): Promise<void> => waitUntil(done, timeoutMs, what, 10);
+/**
+ * The stall limit also bounds the next run's start-up (bash, then ffmpeg's first frame: ~0.5 s here under load), so
+ * stall tests use a generous one rather than a fraction of a second.
+ */
+const STALL_SECONDS = 3;
 function expectGone(pid: number): void {
   expect(() => process.kill(pid, 0)).toThrow(expect.objectContaining({ code: 'ESRCH' }));
 }
@@ -237,18 +242,18 @@ describe('RpicamSource: failures', () => {
   });
 
   it('kills a stalled rpicam-vid with SIGINT, counts the stall, restarts, and is online again', async () => {
-    const s = source({ stallSeconds: 0.5 }, { FAKE_RPICAM_STALL_FRAMES: '3', FAKE_RPICAM_FAIL_RUNS: '1' });
+    const s = source({ stallSeconds: STALL_SECONDS }, { FAKE_RPICAM_STALL_FRAMES: '3', FAKE_RPICAM_FAIL_RUNS: '1' });
     await s.src.start(s.sink);
     await until('frames after the stall', () => s.sink.frames.length >= 5 && s.runs().length >= 2);
     expect(s.src.counters()).toMatchObject({ stalls: 1, restarts: 1 });
     expect(s.sink.statuses).toHaveLength(3);
-    expect(s.sink.statuses[1]).toMatch(/^offline: rpicam-vid stalled: no frame for 0\.\d s: .*Dequeue timer of 1000000\.00us has expired!$/);
+    expect(s.sink.statuses[1]).toMatch(/^offline: rpicam-vid stalled: no frame for \d+(\.\d)? s: .*Dequeue timer of 1000000\.00us has expired!$/);
     expect(s.sink.statuses[2]).toBe('online: frames flowing');
     expectGone(s.runs()[0]!.pid);
   });
 
   it('SIGKILLs a stalled rpicam-vid that ignores SIGINT', async () => {
-    const s = source({ stallSeconds: 0.4 }, { FAKE_RPICAM_STALL_FRAMES: '2', FAKE_RPICAM_FAIL_RUNS: '1', FAKE_RPICAM_IGNORE_SIGINT: '1' }, { timing: { killAfterMs: 300 } });
+    const s = source({ stallSeconds: STALL_SECONDS }, { FAKE_RPICAM_STALL_FRAMES: '2', FAKE_RPICAM_FAIL_RUNS: '1', FAKE_RPICAM_IGNORE_SIGINT: '1' }, { timing: { killAfterMs: 300 } });
     await s.src.start(s.sink);
     await until('the second run', () => s.runs().length >= 2 && s.sink.frames.length >= 3);
     expectGone(s.runs()[0]!.pid);
@@ -291,25 +296,25 @@ describe('RpicamSource: lifecycle and load', () => {
       for (let f = await slot.take(); f; f = await slot.take()) {
         taken++;
         const copy = Buffer.from(f.data);
-        await sleep(250); // a slow detector, reading the frame the whole time
+        await sleep(500); // a slow detector (2 a second), reading the frame the whole time
         if (!copy.equals(f.data)) torn++;
         f.release?.();
       }
     })();
     await until('streaming', () => s.src.counters().captured >= 5);
     const before = process.memoryUsage().arrayBuffers;
-    const from = s.src.counters().captured;
-    await sleep(2_500);
+    const from = taken;
+    await until('5 more frames taken', () => taken >= from + 5);
     const after = process.memoryUsage().arrayBuffers;
-    const captured = s.src.counters().captured - from;
     await s.src.stop();
     slot.close();
     await consumer;
     const c = slot.counters();
-    expect(captured).toBeGreaterThanOrEqual(45); // about 30 fps: the producer was never held back
     expect(c.put).toBe(s.src.counters().captured);
     expect(c.put).toBe(c.taken + c.dropped);
-    expect(c.dropped).toBeGreaterThan(c.taken * 3);
+    // The producer was never held back by the consumer: it delivered more than twice what was taken (at 30 fps
+    // against 2 a second, ~15 times; a source that stopped reading while the consumer was busy would drop ~none).
+    expect(c.dropped).toBeGreaterThan(c.taken);
     expect(taken).toBe(c.taken);
     expect(torn).toBe(0); // no buffer reused while the consumer still read it
     expect(s.src.buffersAllocated).toBeLessThanOrEqual(4);

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decodeImage, decodeImageFile, ImageDecodeError } from '../../src/camera/decode.js';
+import { DEFAULT_MAX_PIXELS, decodeImage, decodeImageFile, ImageDecodeError, ImageTooLargeError } from '../../src/camera/decode.js';
+import { bmpBombHeader, jpegBomb, pngBomb } from '../helpers/image-bombs.js';
 
 const imagesDir = path.resolve(process.cwd(), '../shared/images');
 const tmp = mkdtempSync(path.join(tmpdir(), 'camera-decode-'));
@@ -89,5 +90,54 @@ describe('decodeImage', () => {
     const file = path.join(tmp, 'half-cat.bmp');
     writeFileSync(file, bytes.subarray(0, bytes.length >> 1));
     expect((await decodeError(file)).reason).toMatch(/truncated BMP/);
+  });
+});
+
+describe('decodeImage refuses image bombs from their header', () => {
+  const burger = readFileSync(path.join(imagesDir, 'burger.jpg'));
+
+  async function outcome(bytes: Buffer, origin: string, maxPixels?: number): Promise<unknown> {
+    return decodeImage(bytes, origin, maxPixels).then(
+      () => null,
+      (e: unknown) => e,
+    );
+  }
+  async function refusal(bytes: Buffer, origin: string, maxPixels?: number): Promise<ImageTooLargeError> {
+    const err = await outcome(bytes, origin, maxPixels);
+    expect(err).toBeInstanceOf(ImageTooLargeError);
+    return err as ImageTooLargeError;
+  }
+
+  it('a 16000x16000 PNG of ~30 KB is refused, naming its size and the limit, without being decoded', async () => {
+    const bomb = pngBomb(16000, 16000);
+    expect(bomb.length).toBeLessThan(100_000);
+    const before = process.resourceUsage().maxRSS;
+    const err = await refusal(bomb, 'bomb.png');
+    // Decoding it would have made a 768 MB RGB buffer; the peak moved by far less than that.
+    expect((process.resourceUsage().maxRSS - before) * 1024).toBeLessThan(200 * 1024 * 1024);
+    expect(err.message).toBe('cannot decode bomb.png: image too large: 16000x16000 (256 MP) is over the 50 MP limit; not decoded');
+    expect([err.width, err.height, err.maxPixels]).toEqual([16000, 16000, DEFAULT_MAX_PIXELS]);
+  });
+
+  it('a JPEG claiming 10000x10000 is refused from its header (the pixel data behind it is a 480x325 picture)', async () => {
+    const err = await refusal(jpegBomb(burger, 10000, 10000), 'bomb.jpg');
+    expect(err.reason).toBe('image too large: 10000x10000 (100 MP) is over the 50 MP limit; not decoded');
+  });
+
+  it('a 1-bit BMP header claiming 16000x16000 is refused before its (missing) pixel data is looked at', async () => {
+    const err = await refusal(bmpBombHeader(16000, 16000), 'bomb.bmp');
+    expect(err.reason).toMatch(/^image too large: 16000x16000 \(256 MP\)/);
+  });
+
+  it("the limit is the caller's: a 480x325 JPEG passes the default and is refused at 100,000 pixels", async () => {
+    expect((await decodeImage(burger, 'burger.jpg')).width).toBe(480);
+    expect((await refusal(burger, 'burger.jpg', 100_000)).reason).toBe('image too large: 480x325 (0.2 MP) is over the 0.1 MP limit; not decoded');
+  });
+
+  it("the Pi cameras' largest stills and a 4K frame pass the default limit", async () => {
+    for (const [width, height] of [[4056, 3040], [4608, 2592], [3840, 2160]] as const) {
+      // Only the header's size matters to the check; the pixel data behind it is short, so the decode itself fails.
+      expect(await outcome(jpegBomb(burger, width, height), `${width}x${height}.jpg`)).not.toBeInstanceOf(ImageTooLargeError);
+    }
   });
 });

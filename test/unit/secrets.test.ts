@@ -38,6 +38,16 @@ describe('SecretScrubber', () => {
     expect(s.scrub(JSON.stringify({ msg: 'rtsp://u:pa ss"word@h/x' }))).toBe('{"msg":"rtsp://u:***@h/x"}');
   });
 
+  it('masks a password with a space, a raw @ and a percent-encoding whole, however the text quotes the URL', () => {
+    const input = 'rtsp://user:p@ss w%40rd@127.0.0.1:1/x';
+    const s = new SecretScrubber(urlPasswords(input));
+    for (const text of [input, `Connection to ${input} failed`, JSON.stringify(['-i', input]), 'password p@ss w@rd']) {
+      const out = s.scrub(text);
+      for (const fragment of ['p@ss', 'ss w', 'w%40rd', 'w@rd']) expect(out, `${text} -> ${out}`).not.toContain(fragment);
+    }
+    expect(s.scrub(`Connection to ${input} failed`)).toBe('Connection to rtsp://user:***@127.0.0.1:1/x failed');
+  });
+
   it('does not mask short secrets everywhere (only inside URLs)', () => {
     const s = new SecretScrubber(['abc']);
     expect(s.scrub('abc def rtsp://u:abc@h/')).toBe('abc def rtsp://u:***@h/');
