@@ -159,7 +159,7 @@ describe('MqttPublisher', () => {
       end: (_force: boolean, done: () => void) => done(),
     });
     const outbox = await memoryOutbox();
-    const pub = new MqttPublisher(options('mqtt://127.0.0.1:1', 'memory-only', outbox), log, () => fake as unknown as MqttClient);
+    const pub = new MqttPublisher(options('mqtt://127.0.0.1:1', 'memory-only', outbox), log, { connect: () => fake as unknown as MqttClient });
     pub.start();
     for (let i = 0; i < 3; i++) pub.publish(pub.topic('cam', 'detections'), String(i), queued);
     expect(pub.snapshot()).toMatchObject({ queued: 3, outbox: 'memory', outboxMemoryOnly: 3, outboxLost: 0 });
@@ -177,7 +177,7 @@ describe('MqttPublisher', () => {
     const log = createLogger('warn', { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
     const fake = Object.assign(new EventEmitter(), { connected: false, options: {}, publish: () => undefined, subscribe: () => undefined, end: () => undefined });
     const outbox = await Outbox.open({ dir: null, maxMessages: 100, maxBytes: 100 }, log);
-    const pub = new MqttPublisher(options('mqtt://127.0.0.1:1', 'too-big', outbox, {}), log, () => fake as unknown as MqttClient);
+    const pub = new MqttPublisher(options('mqtt://127.0.0.1:1', 'too-big', outbox, {}), log, { connect: () => fake as unknown as MqttClient });
     pub.start();
     for (let i = 0; i < 3; i++) pub.publish(pub.topic('cam', 'detections'), 'x'.repeat(200), queued);
     expect(pub.snapshot()).toMatchObject({ queued: 0, droppedOffline: 3 });

@@ -13,6 +13,8 @@ const counters = (over: Partial<PublisherCounters>): PublisherCounters => ({
   queued: 0,
   droppedOffline: 0,
   outbox: 'disk',
+  outboxMemoryOnly: 0,
+  outboxLost: 0,
   publishErrors: 0,
   reconnects: 0,
   ...over,
