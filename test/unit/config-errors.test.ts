@@ -34,7 +34,7 @@ const cases: Case[] = [
   { name: 'a zone with two points', config: withValid(camera({ type: 'files', path: 'p' }, { zones: { door: [[0, 0], [1, 1]] } })), expected: [['cameras.front.zones', /zone "door" must be a list of at least 3/]] },
   { name: 'a mask point outside the frame', config: withValid(camera({ type: 'files', path: 'p' }, { masks: [[[0, 0], [1.5, 0], [0, 1]]] })), expected: [['cameras.front.masks', /mask 0 has a point \[1\.5,0\]/]] },
   { name: 'outbox.maxMessages zero', config: withValid({ mqtt: { outbox: { maxMessages: 0 } } }), expected: [['mqtt.outbox.maxMessages', /1/]] },
-  { name: 'outbox.maxBytes too small', config: withValid({ mqtt: { outbox: { maxBytes: 10 } } }), expected: [['mqtt.outbox.maxBytes', /^must be an integer of at least 65536 \(64 KiB\): .*detection.* \(got 10\)$/]] },
+  { name: 'outbox.maxBytes too small', config: withValid({ mqtt: { outbox: { maxBytes: 10 } } }), expected: [['mqtt.outbox.maxBytes', /^must be an integer of at least 65536 \(64 KiB\) and at most 1073741824 \(1 GiB\): .*detection.* \(got 10\)$/]] },
   { name: 'outbox.maxBytes smaller than a few detections', config: withValid({ mqtt: { outbox: { maxBytes: 2048 } } }), expected: [['mqtt.outbox.maxBytes', /at least 65536 \(64 KiB\)/]] },
   { name: 'outbox with an unknown key', config: withValid({ mqtt: { outbox: { path: '/var/lib/x' } } }), expected: [['mqtt.outbox.path', /^unknown key/]] },
   { name: 'negative detection expiry', config: withValid({ mqtt: { detectionExpirySec: -1 } }), expected: [['mqtt.detectionExpirySec', /-1/]] },
