@@ -189,7 +189,7 @@ export class Daemon {
     }
     check();
     if (this.health) {
-      this.http = new HttpServer({ host: config.http.host, port: config.http.port }, this.health, log.child({ module: 'http' }));
+      this.http = new HttpServer({ host: config.http.host, port: config.http.port, allowedHosts: config.http.allowedHosts }, this.health, log.child({ module: 'http' }));
       const { port } = await this.http.start();
       log.info({ url: `http://${config.http.host}:${port}/` }, 'HTTP endpoint: /healthz, /metrics and the live page');
     }

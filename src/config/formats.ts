@@ -256,6 +256,13 @@ export const rpicamExtraArgs = check<string[]>('array of strings (rpicam-vid opt
   return undefined;
 });
 
+/** DNS host names (for the HTTP Host check): letters, digits, '-' and '.', no port. */
+export const hostNames = check<string[]>('array of host names', (v) => {
+  if (!Array.isArray(v)) return 'must be an array of host names';
+  const bad = v.find((h) => typeof h !== 'string' || !/^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/.test(h));
+  return bad === undefined ? undefined : `${JSON.stringify(bad)} is not a host name (letters, digits, "-" and ".", no port or scheme)`;
+});
+
 export type Polygon = [number, number][];
 
 /** A problem with one polygon (normalised [x, y] points, at least three), or undefined. */

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import {
   bool,
+  hostNames,
   check,
   edgetpuDevice,
   int,
@@ -290,6 +291,11 @@ export const appSchema = {
     enabled: setting({ doc: 'Serve /healthz, /metrics (Prometheus) and a live page.', format: bool, default: false, env: 'MOBILENET_EDGE_HTTP_ENABLED' }),
     host: setting({ doc: 'Address to listen on: 127.0.0.1 keeps it on this machine; 0.0.0.0 exposes it to the network (no authentication).', format: text({ nonEmpty: true }), default: '127.0.0.1' }),
     port: setting({ doc: 'TCP port of the HTTP endpoint.', format: int({ min: 0, max: 65535 }), default: 9464, env: 'MOBILENET_EDGE_HTTP_PORT' }),
+    allowedHosts: setting({
+      doc: 'Host names the endpoint answers to besides localhost, IP addresses, this machine\'s host name (and its .local name) and http.host, e.g. ["pi.example.lan"]; any other Host header gets 403 (a guard against DNS rebinding).',
+      format: hostNames,
+      default: [] as string[],
+    }),
   },
   stats: {
     intervalSec: setting({

@@ -4,6 +4,7 @@ import type { Logger } from '../system/logger.js';
 import type { StatsPayload } from '../stats/stats-reporter.js';
 import type { MetricsRecorder } from './metrics.js';
 import { LIVE_PAGE } from './page.js';
+import { AllowedHosts } from './allowed-hosts.js';
 
 /**
  * `ok`: detecting and publishing. `degraded`: detecting, but the MQTT broker is down (unreachable, refusing the
@@ -35,22 +36,43 @@ export interface HealthSource {
 export interface HttpServerOptions {
   host: string;
   port: number;
+  /** Host header names served besides localhost, IP addresses, this machine's name and `host` (http.allowedHosts). */
+  allowedHosts?: readonly string[];
 }
 
 
 type Reply = { status: number; type: string; body: string | Buffer; headers?: Record<string, string> };
+
+/**
+ * The path of an origin-form request target ("/healthz?x"), or undefined when the target is not one: WHATWG URL
+ * parsing took "//[" as a URL with an invalid host and threw, which answered 500 and logged a stack per request.
+ */
+export function requestPath(target: string | undefined): string | undefined {
+  if (target === undefined) return undefined;
+  const end = target.search(/[?#]/);
+  const path = end < 0 ? target : target.slice(0, end);
+  return ORIGIN_PATH.test(path) ? path : undefined;
+}
+
+/** RFC 3986 absolute-path: "/" segments of unreserved, percent-encoded, sub-delim, ":" and "@" characters. */
+const ORIGIN_PATH = /^(?:\/[A-Za-z0-9\-._~!$&'()*+,;=:@%]*)+$/;
 
 const json = (status: number, value: unknown): Reply => ({ status, type: 'application/json; charset=utf-8', body: JSON.stringify(value) });
 
 /** Health, Prometheus metrics and a small live page on node:http; GET and HEAD only. */
 export class HttpServer {
   private server: Server | undefined;
+  private readonly hosts: AllowedHosts;
+  /** Refused Host names already logged: one line per name, not one per request. */
+  private readonly refusedLogged = new Set<string>();
 
   constructor(
     private readonly opts: HttpServerOptions,
     private readonly source: HealthSource,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.hosts = new AllowedHosts(opts.host, opts.allowedHosts);
+  }
 
   async start(): Promise<{ port: number }> {
     if (this.server) throw new Error('HttpServer already started');
@@ -87,7 +109,8 @@ export class HttpServer {
     try {
       reply = await this.route(req);
     } catch (err) {
-      this.log.error({ err, url: req.url }, 'http request failed');
+      // The message, never the stack: a request must not be able to fill the journal with traces.
+      this.log.error({ err: (err as Error).message, path: req.url?.slice(0, 200) }, 'http request failed');
       reply = json(500, { error: 'internal error' });
     }
     res.writeHead(reply.status, {
@@ -101,7 +124,17 @@ export class HttpServer {
   }
 
   private async route(req: IncomingMessage): Promise<Reply> {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const host = req.headers.host;
+    if (!this.hosts.allows(host)) {
+      const name = String(host).slice(0, 100);
+      if (this.refusedLogged.size < 100 && !this.refusedLogged.has(name)) {
+        this.refusedLogged.add(name);
+        this.log.warn({ host: name }, 'HTTP request for an unknown host name refused (DNS rebinding guard): add it to http.allowedHosts if it is yours');
+      }
+      return json(403, { error: `host ${JSON.stringify(name)} is not served here; add it to http.allowedHosts` });
+    }
+    const path = requestPath(req.url);
+    if (path === undefined) return json(400, { error: 'bad request target' });
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return { ...json(405, { error: 'method not allowed' }), headers: { allow: 'GET, HEAD' } };
     }

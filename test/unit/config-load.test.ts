@@ -88,7 +88,7 @@ describe('defaults', () => {
       events: { enabled: true, iouThreshold: 0.3, minHits: 2, maxMissed: 5, labels: ['person'] },
       snapshots: { enabled: true, maxWidth: 640, quality: 80, dir: null, keep: 200 },
       homeassistant: { enabled: false, discoveryPrefix: 'homeassistant' },
-      http: { enabled: false, host: '127.0.0.1', port: 9464 },
+      http: { enabled: false, host: '127.0.0.1', port: 9464, allowedHosts: [] },
       stats: { intervalSec: 60 },
     } satisfies Omit<AppConfig, 'cameras'>);
   });

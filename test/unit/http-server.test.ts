@@ -2,7 +2,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'node:http';
 import { HttpServer, type HealthReport, type HealthSource } from '../../src/http/server.js';
 import { MetricsRecorder } from '../../src/http/metrics.js';
-import { silentLogger } from '../../src/system/logger.js';
+import { createLogger, silentLogger } from '../../src/system/logger.js';
+import { AllowedHosts, hostOf } from '../../src/http/allowed-hosts.js';
+import os from 'node:os';
 import type { StatsPayload } from '../../src/stats/stats-reporter.js';
 
 class FakeSource implements HealthSource {
@@ -150,5 +152,76 @@ describe('HttpServer', () => {
     await server!.stop();
     expect(Date.now() - t0).toBeLessThan(1000);
     await expect(fetch(`${base}/healthz`)).rejects.toThrow();
+  });
+});
+
+/** A raw request, so the test controls the request target and the Host header exactly as an attacker would. */
+function raw(base: string, target: string, host: string | undefined): Promise<{ status: number; body: string }> {
+  const url = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: url.hostname, port: url.port, path: target, method: 'GET', setHost: host === undefined ? false : undefined, headers: host === undefined ? {} : { host } }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode!, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('HttpServer against hostile requests', () => {
+  it('answers a request target that is not a path ("//[") with 400 and logs no stack trace', async () => {
+    const lines: string[] = [];
+    const log = createLogger('debug', { write: (s: string) => void lines.push(s) });
+    server = new HttpServer({ host: '127.0.0.1', port: 0 }, new FakeSource(), log);
+    const { port } = await server.start();
+    const base = `http://127.0.0.1:${port}`;
+    for (const target of ['//[', '//[::1', '//example.com/healthz']) {
+      const r = await raw(base, target, `127.0.0.1:${port}`);
+      expect(r.status, target).not.toBe(500); // before: 500 and a stack per request
+      expect([400, 404]).toContain(r.status);
+    }
+    expect((await raw(base, '//[', `127.0.0.1:${port}`)).status).toBe(400);
+    expect(lines.join('')).not.toMatch(/"stack"|\n\s+at /);
+    expect((await raw(base, '/healthz?x=1#y', `127.0.0.1:${port}`)).status).toBe(200);
+  });
+
+  it('serves localhost names, IP addresses, the host name and configured names; refuses other Host headers (DNS rebinding) with 403', async () => {
+    const lines: string[] = [];
+    const log = createLogger('warn', { write: (s: string) => void lines.push(s) });
+    const source = new FakeSource();
+    source.snapshot = { camera: 'door', jpeg: Buffer.from([0xff, 0xd8, 0xff, 0xd9]), ts: 'now' };
+    server = new HttpServer({ host: '0.0.0.0', port: 0, allowedHosts: ['pi.example.lan'] }, source, log);
+    const { port } = await server.start();
+    const base = `http://127.0.0.1:${port}`;
+    for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`, `192.168.1.20:${port}`, `${os.hostname()}:${port}`, `${os.hostname()}.local`, `PI.example.lan:${port}`, 'localhost']) {
+      expect((await raw(base, '/snapshot.jpg', host)).status, host).toBe(200);
+    }
+    for (const host of [`evil.example.com:${port}`, 'rebind.attacker.net', 'pi.example.lan.evil.com', 'localhost.evil.com', 'a b']) {
+      const r = await raw(base, '/snapshot.jpg', host);
+      expect(r.status, host).toBe(403); // before: the snapshot, to any page that rebinds its name to us
+      expect(r.body).toMatch(/http\.allowedHosts/);
+      expect((await raw(base, '/api/stats', host)).status, host).toBe(403);
+    }
+    // One warning per refused name, not one per request.
+    expect(lines.filter((l) => l.includes('evil.example.com'))).toHaveLength(1);
+  });
+});
+
+describe('hostOf and AllowedHosts', () => {
+  it('reads the host part of Host headers', () => {
+    expect(hostOf('Example.COM:8080')).toBe('example.com');
+    expect(hostOf('[::1]:9464')).toBe('::1');
+    expect(hostOf('host.local.')).toBe('host.local');
+    expect(hostOf('a/b')).toBeUndefined();
+    expect(hostOf('')).toBeUndefined();
+  });
+
+  it('allows the listen address when it is a name', () => {
+    const hosts = new AllowedHosts('camera-box', [], 'pi');
+    expect(hosts.allows('camera-box:9464')).toBe(true);
+    expect(hosts.allows('pi.local')).toBe(true);
+    expect(hosts.allows('other')).toBe(false);
+    expect(hosts.allows(undefined)).toBe(true);
   });
 });
