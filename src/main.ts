@@ -6,6 +6,15 @@
 import { SignalGate } from './system/signal-gate.js';
 
 const signals = new SignalGate();
+
+// `mobilenet-edge detect *.jpg | head -3`: the reader has gone, so there is nobody left to tell. End quietly with the
+// status a program killed by SIGPIPE has (128 + 13), as other command-line tools do; Node ignores SIGPIPE itself.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(141);
+    process.exit(1); // stdout or stderr cannot be written: nothing more can be said
+  });
+}
 const { main } = await import('./cli/main.js');
 
 main(process.argv.slice(2), signals).then(

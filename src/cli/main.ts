@@ -19,7 +19,8 @@ Commands:
   fetch-models    download (or copy from a local mirror) the models of models/manifest.json
   help [COMMAND]  this text, or a command's
 
-Exit codes: 0 ok, 1 runtime failure, 64 usage, 65 unusable input, 66 missing input, 78 invalid config.
+Exit codes: 0 ok, 1 runtime failure, 64 usage, 65 unusable input, 66 missing input, 78 invalid config,
+141 output closed by its reader.
 Run 'mobilenet-edge COMMAND --help' for a command's options.
 `;
 

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli.js';
+import { runCli, spawnCli, waitExit } from '../helpers/cli.js';
 import { pngBomb } from '../helpers/image-bombs.js';
 import { SSD_V1, V2_224, image, model } from '../helpers/paths.js';
 
@@ -10,6 +10,18 @@ const dir = mkdtempSync(join(tmpdir(), 'me-cli-'));
 const noStack = (s: string): void => expect(s).not.toMatch(/\n\s+at .+\(.*:\d+:\d+\)/);
 
 describe('mobilenet-edge detect', () => {
+  it('| head -1: ends quietly when the reader goes away (status 141 like a SIGPIPE), no EPIPE stack', async () => {
+    // Many images, so that lines are still to be written when the reader has gone.
+    const images = Array.from({ length: 8 }, () => ['cat.bmp', 'bird.bmp', 'grace_hopper.bmp'].map(image)).flat();
+    const child = spawnCli(['detect', '--model', V2_224, ...images]);
+    await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+    child.stdout!.destroy(); // what `head -1` does after its line
+    const exit = await waitExit(child, 60_000);
+    expect(exit).toEqual({ code: 141, signal: null }); // before: 1, with "Unhandled 'error' event ... EPIPE"
+    expect(child.output().stderr).not.toMatch(/EPIPE|Unhandled/);
+    noStack(child.output().stderr);
+  });
+
   it('--json: one object per image with normalised boxes (SSD on cats_and_dogs.jpg)', async () => {
     const r = await runCli(['detect', '--json', '--min-score', '0.4', '--model', SSD_V1, image('cats_and_dogs.jpg')]);
     expect(r.code).toBe(0);
