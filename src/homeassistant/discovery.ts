@@ -3,6 +3,7 @@
  * message per entity on `<discoveryPrefix>/<component>/<node_id>/<object_id>/config`, all tied to one device per
  * daemon. Keys are the long forms documented on the per-platform pages (sensor.mqtt, binary_sensor.mqtt, image.mqtt).
  */
+import { createHash } from 'node:crypto';
 
 export interface DiscoveryOptions {
   discoveryPrefix: string;
@@ -28,10 +29,15 @@ export interface DiscoveryMessage {
 
 export type Component = 'sensor' | 'binary_sensor' | 'image';
 
-/** Discovery topic ids may only hold `[a-zA-Z0-9_-]`. */
+/**
+ * Discovery topic ids may only hold `[a-zA-Z0-9_-]`. A name that needs replacing gets a short hash of itself
+ * appended, so names that differ only in what is replaced stay apart: `κήπος` and `σπίτι` both became `_____`, and
+ * two daemons named so shared every Home Assistant entity.
+ */
 export function discoveryId(s: string): string {
   const id = s.replace(/[^a-zA-Z0-9_-]/g, '_');
-  return id.length > 0 ? id : '_';
+  if (id === s && id.length > 0) return id;
+  return `${id}_${createHash('sha256').update(s).digest('hex').slice(0, 8)}`;
 }
 
 /** One level of a topic we publish to: no level separators or wildcards inside it. */

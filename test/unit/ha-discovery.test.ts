@@ -132,7 +132,7 @@ describe('discoveryMessages', () => {
     });
     for (const m of msgs) {
       const [, , node, object] = m.topic.split('/');
-      expect(node).toBe('pi_4_kitchen');
+      expect(node).toMatch(/^pi_4_kitchen_[0-9a-f]{8}$/);
       expect(object).toMatch(/^[a-zA-Z0-9_-]+$/);
     }
     const configs = msgs.map((m) => JSON.parse(m.payload) as Config);
@@ -156,10 +156,23 @@ describe('removalMessages', () => {
   });
 });
 
+describe('non-Latin names', () => {
+  it('two daemons named κήπος and σπίτι share no discovery topic and no unique_id (both were "_____")', () => {
+    const a = discoveryMessages({ ...opts, deviceId: 'κήπος' });
+    const b = discoveryMessages({ ...opts, deviceId: 'σπίτι' });
+    const ids = (ms: typeof a) => ms.map((m) => (JSON.parse(m.payload) as { unique_id: string }).unique_id);
+    expect(a.map((m) => m.topic).filter((t) => b.some((m) => m.topic === t))).toEqual([]);
+    expect(ids(a).filter((id) => ids(b).includes(id))).toEqual([]);
+    for (const m of [...a, ...b]) expect(m.topic.split('/')[2]).toMatch(/^[a-zA-Z0-9_-]+$/);
+    expect(discoveryId('a b')).not.toBe(discoveryId('a_b'));
+  });
+});
+
 describe('topic helpers', () => {
   it('sanitise ids and topic levels', () => {
-    expect(discoveryId('a.b c/é')).toBe('a_b_c__');
-    expect(discoveryId('')).toBe('_');
+    expect(discoveryId('front_door-2')).toBe('front_door-2'); // a valid id is kept as it is
+    expect(discoveryId('a.b c/é')).toMatch(/^a_b_c___[0-9a-f]{8}$/);
+    expect(discoveryId('')).toMatch(/^_[0-9a-f]{8}$/);
     expect(topicLevel('a/b+c#')).toBe('a_b_c_');
     expect(haTopics.labelCount('p/d', 'cam', 'x/y')).toBe('p/d/cam/x_y');
   });
