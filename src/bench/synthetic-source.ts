@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { FrameBufferPool } from '../camera/frame-buffer-pool.js';
 import type { Frame, FrameSink, FrameSource, SourceCounters } from '../camera/frame.js';
-import { i420Layout, type I420Layout } from '../camera/i420-layout.js';
-import { i420ToRgb } from '../camera/i420-rgb.js';
+import { i420Layout, type I420Layout } from '../pixels/i420-layout.js';
+import { i420ToRgb } from '../pixels/i420-rgb.js';
 
 export interface SyntheticSourceOptions {
   width?: number;

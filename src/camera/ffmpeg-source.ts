@@ -2,7 +2,7 @@ import type { Logger } from '../system/logger.js';
 import { FrameBufferPool } from './frame-buffer-pool.js';
 import type { FrameSink, FrameSource, SourceCounters } from './frame.js';
 import { i420Frame } from './i420-frame.js';
-import { i420Layout, type I420Layout } from './i420-layout.js';
+import { i420Layout, type I420Layout } from '../pixels/i420-layout.js';
 import { RawFrameAssembler } from './raw-frames.js';
 import { guardSink } from './sink-guard.js';
 import { DEFAULT_SUPERVISOR_TIMING, SupervisedProcess, type RunHandlers, type SupervisorTiming } from './supervised-process.js';

@@ -1,4 +1,4 @@
-import type { I420Layout } from './i420-layout.js';
+import type { I420Layout } from '../pixels/i420-layout.js';
 
 /** One decoded picture, as every source hands it to the pipeline. */
 export interface Frame {

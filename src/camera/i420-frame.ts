@@ -1,7 +1,7 @@
 import type { FrameBufferPool, Lease } from './frame-buffer-pool.js';
 import type { Frame } from './frame.js';
-import type { I420Layout } from './i420-layout.js';
-import { i420ToRgb } from './i420-rgb.js';
+import type { I420Layout } from '../pixels/i420-layout.js';
+import { i420ToRgb } from '../pixels/i420-rgb.js';
 
 type FrameFields = Omit<Frame, 'data' | 'i420' | 'release'>;
 

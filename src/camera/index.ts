@@ -6,6 +6,3 @@ export { FilesSource, type FilesSourceOptions } from './files-source.js';
 export { FfmpegSource, DEFAULT_FFMPEG_TIMING, type FfmpegSourceOptions, type FfmpegTiming } from './ffmpeg-source.js';
 export { RpicamSource, type RpicamRuntime } from './rpicam-source.js';
 export { SupervisedProcess, DEFAULT_SUPERVISOR_TIMING, type SupervisorTiming } from './supervised-process.js';
-export { i420Layout, type I420Layout, type StrideRule } from './i420-layout.js';
-export { i420ToRgb } from './i420-rgb.js';
-export { i420ToRgbResized, I420Resizer, planResize } from './i420-resize.js';

@@ -1,21 +1,9 @@
 import sharp from 'sharp';
 import type { Frame } from '../camera/frame.js';
-import { i420ToRgbResized } from '../camera/i420-resize.js';
-import { planResize } from './resize-plan.js';
+import { i420ToRgbResized } from '../pixels/i420-resize.js';
+import { planResize, type Geometry, type ResizeMode } from '../pixels/resize-plan.js';
 import type { Box } from './types.js';
 
-export type ResizeMode = 'stretch' | 'letterbox' | 'crop';
-
-/**
- * How model-input coordinates map back to frame coordinates, both normalised to [0, 1]:
- * frameX = ax * modelX + bx, frameY = ay * modelY + by.
- */
-export interface Geometry {
-  ax: number;
-  bx: number;
-  ay: number;
-  by: number;
-}
 
 export interface PreparedInput {
   /** Packed RGB at the model's input size. */

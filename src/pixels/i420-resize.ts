@@ -1,5 +1,4 @@
-import type { Geometry, ResizeMode } from '../inference/preprocess.js';
-import { planResize, type ResizePlan } from '../inference/resize-plan.js';
+import { planResize, type Geometry, type ResizeMode, type ResizePlan } from './resize-plan.js';
 
 export { planResize, type ResizePlan };
 import type { I420Layout } from './i420-layout.js';

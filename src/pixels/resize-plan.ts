@@ -1,4 +1,16 @@
-import type { Geometry, ResizeMode } from './preprocess.js';
+/** How a frame is fitted to a model's input: stretch, letterbox (pad) or crop (centre). */
+export type ResizeMode = 'stretch' | 'letterbox' | 'crop';
+
+/**
+ * How model-input coordinates map back to frame coordinates, both normalised to [0, 1]:
+ * frameX = ax * modelX + bx, frameY = ay * modelY + by.
+ */
+export interface Geometry {
+  ax: number;
+  bx: number;
+  ay: number;
+  by: number;
+}
 
 /** Which source rectangle lands on which destination rectangle (the rest of the destination is black). */
 export interface ResizePlan {

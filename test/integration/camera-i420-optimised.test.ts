@@ -16,7 +16,7 @@ import { ROOT } from '../helpers/paths.js';
 const tmp = mkdtempSync(path.join(tmpdir(), 'camera-i420-optimised-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-const src = (file: string): string => JSON.stringify(pathToFileURL(path.join(ROOT, 'src/camera', file)).href);
+const src = (file: string): string => JSON.stringify(pathToFileURL(path.join(ROOT, 'src/pixels', file)).href);
 const PROBE = `
 import { i420Layout } from ${src('i420-layout.ts')};
 import { I420Resizer } from ${src('i420-resize.ts')};

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { i420Layout, strideRuleForModel, type I420Layout, type StrideRule } from '../../src/camera/i420-layout.js';
-import { i420ToRgbResized, planResize } from '../../src/camera/i420-resize.js';
-import { i420ToRgb } from '../../src/camera/i420-rgb.js';
-import { prepareInput, type ResizeMode } from '../../src/inference/preprocess.js';
+import { i420Layout, type I420Layout, type StrideRule } from '../../src/pixels/i420-layout.js';
+import { strideRuleForModel } from '../../src/camera/board-model.js';
+import { i420ToRgbResized, planResize } from '../../src/pixels/i420-resize.js';
+import { i420ToRgb } from '../../src/pixels/i420-rgb.js';
+import { prepareInput } from '../../src/inference/preprocess.js';
+import type { ResizeMode } from '../../src/pixels/resize-plan.js';
 
 type Plane = (x: number, y: number) => number;
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { prepareInput, toFrameBox, type ResizeMode } from '../../src/inference/preprocess.js';
+import { prepareInput, toFrameBox } from '../../src/inference/preprocess.js';
+import type { ResizeMode } from '../../src/pixels/resize-plan.js';
 
 /** A black frame with one white rectangle, in pixels [x0, x1) x [y0, y1). */
 function frame(w: number, h: number, rect: [number, number, number, number]) {
@@ -59,7 +60,7 @@ describe('prepareFrame from a camera I420 frame', () => {
   it('gives the same model input as the RGB path (within resampling noise) and the same geometry', async () => {
     const { i420Frame } = await import('../../src/camera/i420-frame.js');
     const { FrameBufferPool } = await import('../../src/camera/frame-buffer-pool.js');
-    const { i420Layout } = await import('../../src/camera/i420-layout.js');
+    const { i420Layout } = await import('../../src/pixels/i420-layout.js');
     const { prepareFrame } = await import('../../src/inference/preprocess.js');
     const w = 200, h = 150;
     const layout = i420Layout(w, h, 'pi4'); // padded rows: 200 is not a multiple of 64
