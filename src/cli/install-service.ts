@@ -12,14 +12,17 @@ const CONFIG_DIR = '/etc/mobilenet-edge';
 const CONFIG = `${CONFIG_DIR}/config.json`;
 /** systemd's StateDirectory=mobilenet-edge; created here too so models can be fetched into it before the first start. */
 const STATE_DIR = '/var/lib/mobilenet-edge';
+/** The command on PATH: npm ci puts none there, and a checkout's `node dist/main.js` is a mouthful at 3 a.m. */
+const CLI_LINK = '/usr/local/bin/mobilenet-edge';
 const GROUPS = ['video', 'render', 'plugdev'];
 
 export const INSTALL_SERVICE_HELP = `Usage: mobilenet-edge install-service [--root DIR] [--user NAME] [--prefix DIR] [--node PATH] [--dry-run]
 
 Installs mobilenet-edge as a systemd service: the system user (in groups ${GROUPS.join(', ')}), the hardened unit
 ${UNIT}, the Coral udev rule ${UDEV_RULE}, ${CONFIG} from config/example.json
-when there is none (an existing config is never overwritten), and the state directory ${STATE_DIR}.
-Running it again changes only what differs. Needs root, except with --root or --dry-run.
+when there is none (an existing config is never overwritten), the state directory ${STATE_DIR}, and
+the command ${CLI_LINK}. Running it again changes only what differs; a unit, rule or command edited by hand
+is kept (the new version is written beside it as .new). Needs root, except with --root or --dry-run.
 
 Options:
   --root DIR     install the files below DIR instead of / (an image being built); no user is created and nothing is
@@ -87,6 +90,7 @@ export async function installServiceCommand(argv: string[], io: CliIo): Promise<
     ensureDir(ctx, CONFIG_DIR, 0o750, ids && { uid: 0, gid: ids.gid });
     installFile(ctx, CONFIG, fs.readFileSync(path.join(source, 'config', 'example.json')), 0o640, { keep: true, owner: ids && { uid: 0, gid: ids.gid } });
     ensureDir(ctx, STATE_DIR, 0o750, ids);
+    installFile(ctx, CLI_LINK, cliWrapper(node, prefix), 0o755, { managed: true });
     if (!ctx.real) say(ctx, 'would run', `chown root:${user} ${CONFIG_DIR} ${CONFIG}; chown ${user}:${user} ${STATE_DIR}  (on the target)`);
   } catch (err) {
     io.stdout.write(ctx.out.join('\n') + '\n');
@@ -99,7 +103,7 @@ export async function installServiceCommand(argv: string[], io: CliIo): Promise<
   }
   warnIfMissing(ctx, node, `ExecStart runs ${node}, which is not there`);
   warnIfMissing(ctx, path.posix.join(prefix, 'dist', 'main.js'), `ExecStart runs ${prefix}/dist/main.js, which is not there: build it first (npm ci && npm run build)`);
-  io.stdout.write([...ctx.out, '', nextSteps(node, prefix, user)].join('\n'));
+  io.stdout.write([...ctx.out, '', nextSteps(user)].join('\n'));
   return EXIT.OK;
 }
 
@@ -274,13 +278,17 @@ function warnIfMissing(ctx: Context, target: string, message: string): void {
   if (!fs.existsSync(onRoot(ctx, target))) say(ctx, 'warning', message);
 }
 
-function nextSteps(node: string, prefix: string, user: string): string {
-  const cli = `${node} ${path.posix.join(prefix, 'dist', 'main.js')}`;
+/** A two-line sh script rather than a symlink: dist/main.js is not executable, and this pins the node the unit uses. */
+export function cliWrapper(node: string, prefix: string): string {
+  return `#!/bin/sh\n# The mobilenet-edge command line, run with the node and the copy the service uses.\nexec ${node} ${path.posix.join(prefix, 'dist', 'main.js')} "$@"\n`;
+}
+
+function nextSteps(user: string): string {
   return `Next:
-  1. edit ${CONFIG} (cameras, broker, models), then check it:
-       sudo -u ${user} ${cli} check-config --config ${CONFIG}
-  2. fetch the models into the state directory, e.g.:
-       sudo -u ${user} ${cli} fetch-models --dir ${STATE_DIR}/models ssd_mobilenet_v2_coco_quant_postprocess_edgetpu
+  1. fetch the models into the state directory (offline: add --from DIR, a folder holding the files), e.g.:
+       sudo -u ${user} mobilenet-edge fetch-models --dir ${STATE_DIR}/models ssd_mobilenet_v2_coco_quant_postprocess_edgetpu
+  2. edit ${CONFIG} (cameras, broker, models), then check it (models and labels included):
+       sudo -u ${user} mobilenet-edge check-config --config ${CONFIG}
   3. sudo udevadm control --reload && sudo udevadm trigger
   4. sudo systemctl daemon-reload
   5. sudo systemctl enable --now mobilenet-edge

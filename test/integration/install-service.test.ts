@@ -150,6 +150,18 @@ describe('mobilenet-edge install-service', () => {
     expect(clean.out()).not.toMatch(/ProtectHome/);
   });
 
+  it('puts the command on PATH: /usr/local/bin/mobilenet-edge runs the copy and node the unit runs', async () => {
+    const { root } = target();
+    // A stand-in dist/main.js that shows how it was called.
+    const prefix = path.join(root, 'opt/me-test');
+    fs.writeFileSync(path.join(prefix, 'dist/main.js'), 'console.log(JSON.stringify(process.argv.slice(2)))\n');
+    expect(await installServiceCommand(['--root', root, '--prefix', prefix, '--node', process.execPath, '--user', 'me-svc'], io())).toBe(0);
+    const cli = path.join(root, 'usr/local/bin/mobilenet-edge');
+    expect(mode(cli)).toBe(0o755);
+    const out = execFileSync(cli, ['check-config', '--config', 'a b.json'], { encoding: 'utf8' });
+    expect(JSON.parse(out)).toEqual(['check-config', '--config', 'a b.json']);
+  });
+
   it('--dry-run writes nothing', async () => {
     const { root, args } = target();
     const t = io();
