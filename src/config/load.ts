@@ -61,7 +61,7 @@ export function loadConfig(opts: LoadOptions = {}): { config: AppConfig; file: s
   if (opts.checkFiles ?? true) {
     for (const p of paths) {
       const message = problems.some((q) => q.key === p.key) ? undefined : checkPath(p);
-      if (message) problems.push({ key: p.key, message });
+      if (message) problems.push({ key: p.key, message: message + (MODEL_KEYS.has(p.key) && message.startsWith('file not found') ? FETCH_HINT : '') });
     }
   }
   if (problems.length > 0) throw new ConfigError(file, problems);
@@ -118,6 +118,9 @@ function findProtoKey(val: unknown, at: string): string | undefined {
   }
   return undefined;
 }
+
+const MODEL_KEYS = new Set(['detector.model.cpu', 'detector.model.edgetpu', 'detector.labels']);
+const FETCH_HINT = ': fetch it with `mobilenet-edge fetch-models --dir DIR NAME` (`fetch-models --list` names them; without network add --from FOLDER, a folder holding the files)';
 
 /** Rules between keys, which convict's per-key formats cannot express. */
 function crossChecks(c: GlobalConfig): ConfigProblem[] {

@@ -155,6 +155,12 @@ function printReports(reports: FetchReport[], dir: string, io: CliIo): void {
   }
   const summary = ['fetched', 'copied', 'up-to-date', 'failed'].map((s) => `${counts.get(s) ?? 0} ${s}`).join(', ');
   io.stdout.write(`${summary} (in ${dir})\n`);
+  // A Pi without internet (or behind a proxy) fails every download alike: say what to do instead.
+  const offline = reports.filter((r) => r.status === 'failed' && /download .* failed: fetch failed|ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ENETUNREACH|ETIMEDOUT|timed out/.test(r.message));
+  if (offline.length > 0) {
+    const files = offline.map((r) => r.entry.file).join(' ');
+    io.stderr.write(`No network? Download ${files} on another machine (the URLs are in models/manifest.json), copy them into a folder here, and run the same command again with --from FOLDER\n`);
+  }
 }
 
 async function listText(manifest: Manifest, dir: string): Promise<string> {

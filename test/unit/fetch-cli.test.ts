@@ -35,7 +35,7 @@ afterEach(() => {
 });
 
 /** Runs the command with captured output; a never-aborted signal keeps it from touching process signal handlers. */
-async function cli(argv: string[], io: Partial<CliIo> = {}) {
+async function cli(argv: string[], io: Partial<CliIo> = {}, fetchImpl?: typeof fetch) {
   let stdout = '';
   let stderr = '';
   const code = await fetchModelsCommand(
@@ -47,7 +47,7 @@ async function cli(argv: string[], io: Partial<CliIo> = {}) {
       signal: new AbortController().signal,
       ...io,
     },
-    { defaultDir: '/nonexistent/default-dir' },
+    { defaultDir: '/nonexistent/default-dir', ...(fetchImpl ? { fetchImpl } : {}) },
   );
   return { code, stdout, stderr };
 }
@@ -108,6 +108,13 @@ describe('mobilenet-edge fetch-models', () => {
     expect(stdout).toMatch(/coco_labels .* SHA256 MISMATCH\n/);
     const shared = await cli(['--list', '--dir', SHARED]);
     expect(shared.stdout).toMatch(/coco_ssd_mobilenet_v1_1\.0_quant_2018_06_29 .* ok\n/);
+  });
+
+  it('without network, says how to fetch the files elsewhere and use --from', async () => {
+    const offline = (() => Promise.reject(new TypeError('fetch failed', { cause: Object.assign(new Error('getaddrinfo ENOTFOUND github.com'), { code: 'ENOTFOUND' }) }))) as unknown as typeof fetch;
+    const { code, stderr } = await cli(['--dir', tempDir(), 'ssd_mobilenet_v2_coco_quant_postprocess'], {}, offline);
+    expect(code).toBe(EXIT_FAILED);
+    expect(stderr).toMatch(/No network\? Download ssd_mobilenet_v2_coco_quant_postprocess\.tflite coco_labels\.txt on another machine .* again with --from FOLDER/);
   });
 
   it('rejects an unknown name with exit 64, listing the known names', async () => {
