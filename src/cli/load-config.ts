@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { EXIT, type CliIo } from './exit-codes.js';
 import type { Logger } from '../system/logger.js';
 import { modelProblems } from '../inference/detector-models.js';
+import { IMAGE_EXTENSIONS, listImageFiles } from '../camera/image-files.js';
 
 /** The demo config shipped in the package: sample images, the CPU SSD model, the local broker. */
 export const DEMO_CONFIG = join(packageRoot(), 'config', 'demo.json');
@@ -21,6 +22,7 @@ export async function loadConfigOrExit(file: string | undefined, io: CliIo, log?
     const models = await modelProblems(loaded.config.detector);
     if (models.length > 0) throw new ConfigError(loaded.file, models);
     warnIfSecretsExposed(loaded.file, loaded.config, io, log);
+    await warnIfNoImages(loaded.config, io, log);
     return loaded;
   } catch (err) {
     if (err instanceof ConfigError) {
@@ -45,4 +47,16 @@ function warnIfSecretsExposed(file: string, config: AppConfig, io: CliIo, log?: 
   const text = `${file} holds secrets (mqtt.password or mqtt.tls.key) and is readable by every user (mode ${(mode & 0o777).toString(8)}): chmod 640 it (owner root, group mobilenet-edge)`;
   if (log) log.warn({ config: file }, text);
   else io.stderr.write(`warning: ${text}\n`);
+}
+
+/** A files camera whose folder or pattern holds no image yet: valid (images may arrive), but worth a word. */
+async function warnIfNoImages(config: AppConfig, io: CliIo, log?: Logger): Promise<void> {
+  for (const [name, cam] of Object.entries(config.cameras)) {
+    if (cam.source.type !== 'files' || !cam.enabled) continue;
+    const images = await listImageFiles(cam.source.path).catch(() => undefined); // unreadable: load already said so
+    if (images === undefined || images.length > 0) continue;
+    const text = `cameras.${name}.source.path: ${cam.source.path} holds no images (${IMAGE_EXTENSIONS.join(', ')}): the camera has nothing to show until some arrive`;
+    if (log) log.warn({ camera: name, path: cam.source.path }, text);
+    else io.stderr.write(`warning: ${text}\n`);
+  }
 }

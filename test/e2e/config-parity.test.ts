@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -71,6 +71,19 @@ describe('check-config and run agree on what they refuse', () => {
     expect(await checkConfigCommand(['--config', cfg], io)).toBe(78);
     expect(io.err()).toMatch(/more than 32 levels deep/);
     expect(performance.now() - t0).toBeLessThan(5000); // a linear scan of 1.4 MB: milliseconds; minutes before
+  });
+
+  it('check-config warns about a files camera whose folder holds no images (valid: images may arrive)', async () => {
+    const empty = join(dir, 'no-images');
+    mkdirSync(empty, { recursive: true });
+    writeFileSync(join(empty, 'notes.txt'), 'not an image');
+    const cfg = file('empty-folder.json', JSON.stringify({ ...base(), cameras: { yard: { source: { type: 'files', path: empty } } } }));
+    const io = captureIo();
+    expect(await checkConfigCommand(['--config', cfg], io)).toBe(0);
+    expect(io.err()).toContain(`warning: cameras.yard.source.path: ${empty} holds no images (.jpg, .jpeg, .png, .bmp, .webp)`);
+    const withImages = captureIo();
+    expect(await checkConfigCommand(['--config', file('images.json', JSON.stringify(base()))], withImages)).toBe(0);
+    expect(withImages.err()).not.toMatch(/holds no images/);
   });
 
   it('a valid config passes both, as the real CLI runs it', async () => {
