@@ -55,7 +55,7 @@ async function warnIfNoImages(config: AppConfig, io: CliIo, log?: Logger): Promi
     if (cam.source.type !== 'files' || !cam.enabled) continue;
     const images = await listImageFiles(cam.source.path).catch(() => undefined); // unreadable: load already said so
     if (images === undefined || images.length > 0) continue;
-    const text = `cameras.${name}.source.path: ${cam.source.path} holds no images (${IMAGE_EXTENSIONS.join(', ')}): the camera has nothing to show until some arrive`;
+    const text = `cameras.${name}.source.path: ${cam.source.path} holds no images (${IMAGE_EXTENSIONS.join(', ')}): this camera will not start (the files are listed when it starts); the other cameras go on`;
     if (log) log.warn({ camera: name, path: cam.source.path }, text);
     else io.stderr.write(`warning: ${text}\n`);
   }

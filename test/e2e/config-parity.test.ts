@@ -73,7 +73,7 @@ describe('check-config and run agree on what they refuse', () => {
     expect(performance.now() - t0).toBeLessThan(5000); // a linear scan of 1.4 MB: milliseconds; minutes before
   });
 
-  it('check-config warns about a files camera whose folder holds no images (valid: images may arrive)', async () => {
+  it('check-config warns about a files camera whose folder holds no images (the camera would not start; the others would)', async () => {
     const empty = join(dir, 'no-images');
     mkdirSync(empty, { recursive: true });
     writeFileSync(join(empty, 'notes.txt'), 'not an image');
