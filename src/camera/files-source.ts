@@ -12,6 +12,8 @@ export interface FilesSourceOptions {
   fps: number;
   /** Start again at the first file after the last one; otherwise the source ends. */
   loop: boolean;
+  /** Frames each image is shown for, in a row (default 1): a still scene, so tracking sees objects stay. */
+  repeat?: number;
   /** Images with more pixels are refused from their header, never decoded (default DEFAULT_MAX_PIXELS, 50 MP). */
   maxPixels?: number;
 }
@@ -33,6 +35,9 @@ export class FilesSource implements FrameSource {
   private timer: NodeJS.Timeout | null = null;
   private inFlight: Promise<void> | null = null;
   private next = 0;
+  /** Times the current file has been shown in a row (repeat). */
+  private shown = 0;
+  private readonly repeat: number;
   private failuresInARow = 0;
   private deliveredThisPass = 0;
   private skippedThisPass = 0;
@@ -54,6 +59,8 @@ export class FilesSource implements FrameSource {
     this.intervalMs = options.fps > 0 ? 1000 / options.fps : 0;
     this.maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
     if (!(this.maxPixels > 0)) throw new Error(`camera ${camera}: maxPixels must be > 0, got ${options.maxPixels}`);
+    this.repeat = options.repeat ?? 1;
+    if (!Number.isInteger(this.repeat) || this.repeat < 1) throw new Error(`camera ${camera}: repeat must be an integer >= 1, got ${options.repeat}`);
     if (options.fps === 0) this.pull = () => this.onDemand();
     this.logger = logger.child({ source: 'files' });
   }
@@ -118,7 +125,13 @@ export class FilesSource implements FrameSource {
         this.next = 0;
         this.deliveredThisPass = this.skippedThisPass = 0;
       }
-      const delivered = await this.deliver(this.files[this.next++]!);
+      const first = this.shown === 0;
+      const delivered = await this.deliver(this.files[this.next]!, first);
+      // The next file after `repeat` showings of this one, or at once when it failed.
+      if (!delivered || ++this.shown >= this.repeat) {
+        this.next++;
+        this.shown = 0;
+      }
       if (this.stopped) return;
       if (delivered) break;
       // Every file failed since the last good one: a full pass of failures would otherwise spin forever.
@@ -135,7 +148,7 @@ export class FilesSource implements FrameSource {
     this.arm();
   }
 
-  private async deliver(path: string): Promise<boolean> {
+  private async deliver(path: string, firstShowing = true): Promise<boolean> {
     const startedAt = performance.now();
     const identity = await fileIdentity(path);
     if (this.stopped) return true;
@@ -162,7 +175,7 @@ export class FilesSource implements FrameSource {
         origin: path,
       };
       this.count.captured++;
-      this.deliveredThisPass++;
+      if (firstShowing) this.deliveredThisPass++;
       this.failuresInARow = 0;
       this.sink!.frame(frame);
       return true;

@@ -87,6 +87,11 @@ export const cameraSchemas = {
       default: 1,
     }),
     loop: setting({ doc: 'Start over after the last image; false stops the camera at the end.', format: bool, default: true }),
+    repeat: setting({
+      doc: 'Frames each image is shown for, in a row: a still scene, so that object tracking sees an object stay (events, counts, snapshots), as with a real camera. 1 shows each image once.',
+      format: int({ min: 1, max: 10_000 }),
+      default: 1,
+    }),
     maxPixels: setting({
       doc: 'Images with more pixels are refused from their header, never decoded (an image bomb: a 16000x16000 PNG of under 1 MB would take GBs); counted as skipped, with one warning each. The default takes a 50 MP photo; decoding one takes about 150 MB.',
       format: int({ min: 1_000_000, max: 250_000_000 }),

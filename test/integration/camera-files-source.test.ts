@@ -127,6 +127,19 @@ describe('FilesSource', () => {
     expect(sink.frames).toHaveLength(9);
   });
 
+  it('repeat shows each image that many times in a row (a still scene); the end counts files, not showings', async () => {
+    const sink = new RecordingSink();
+    const src = source({ path: imagesDir, fps: 0, repeat: 3 });
+    await src.start(sink);
+    while (sink.ends.length === 0) {
+      const before = sink.frames.length;
+      src.pull!();
+      await sink.until(`frame ${before + 1}`, () => sink.frames.length > before || sink.ends.length > 0);
+    }
+    expect(sink.frames.map((f) => path.basename(f.origin))).toEqual(EXPECTED.flatMap((e) => [e[0], e[0], e[0]]));
+    expect(sink.ends).toEqual(['all 9 files delivered']);
+  });
+
   it('has no pull at a frame rate: its frames come from its timer', () => {
     expect(source({ path: imagesDir, fps: 5 }).pull).toBeUndefined();
   });
