@@ -13,7 +13,12 @@ import { IMAGES, ROOT, SSD_V1 } from '../helpers/paths.js';
  */
 describe('the demo', () => {
   it('shows events, counts and snapshots within seconds', async () => {
-    const demo = JSON.parse(readFileSync(join(ROOT, 'config', 'demo.json'), 'utf8')) as Record<string, any>;
+    const demo = JSON.parse(readFileSync(join(ROOT, 'config', 'demo.json'), 'utf8')) as {
+      cameras: { demo: { source: { path: string } } };
+      detector: { model: { cpu: string } };
+      mqtt: Record<string, unknown>;
+      log: { level: string };
+    };
     const prefix = uniquePrefix('demo');
     demo.cameras.demo.source.path = IMAGES;
     demo.detector.model.cpu = SSD_V1;
