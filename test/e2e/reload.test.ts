@@ -40,6 +40,13 @@ describe('SIGHUP reloads the config', () => {
       writeFileSync(file, '{ "cameras": ');
       daemon.kill('SIGHUP');
       await until(() => /config reload refused/.test(daemon.output().stdout), 5000, 'the refusal');
+
+      // The refusal names the key path (it said "key":"[redacted]": a redact path meant for TLS keys caught it).
+      writeFileSync(file, JSON.stringify({ ...config(prefix, 'mqtt://127.0.0.1:1883', 0), filters: { minScore: 2 } }));
+      daemon.kill('SIGHUP');
+      await until(() => daemon.output().stdout.split('\n').filter((l) => l.includes('config reload refused')).length === 2, 10_000, 'the second refusal');
+      const refused = daemon.output().stdout.split('\n').filter((l) => l.includes('config reload refused'))[1]!;
+      expect((JSON.parse(refused) as { problems: { key: string }[] }).problems).toEqual([expect.objectContaining({ key: 'filters.minScore' })]);
       const after = sub.messages.length;
       await until(() => sub.messages.length > after + 3, 5000, 'detections still flowing');
       expect(daemon.exitCode).toBeNull();
