@@ -214,7 +214,7 @@ describe('redactConfig', () => {
   const file = writeConfig('redact', {
     ...minimal,
     cameras: { door: { source: { type: 'ffmpeg', input: 'rtsp://admin:hunter2@10.0.0.9/stream' } } },
-    mqtt: { url: 'mqtt://bob:pw@broker:1883', username: 'bob', password: 'topsecret', tls: { key: '/etc/tls/client.key', cert: '/etc/tls/client.crt' } },
+    mqtt: { url: 'mqtts://bob:pw@broker:8883', username: 'bob', password: 'topsecret', tls: { key: '/etc/tls/client.key', cert: '/etc/tls/client.crt' } },
   });
   const { config } = loadConfig({ file, checkFiles: false, env: {} });
   const red = redactConfig(config) as unknown as AppConfig;
@@ -222,7 +222,7 @@ describe('redactConfig', () => {
   it('hides the password, the TLS key and URL passwords', () => {
     expect(red.mqtt.password).toBe('[redacted]');
     expect(red.mqtt.tls.key).toBe('[redacted]');
-    expect(red.mqtt.url).toBe('mqtt://bob:***@broker:1883');
+    expect(red.mqtt.url).toBe('mqtts://bob:***@broker:8883');
     expect(red.cameras.door?.source).toMatchObject({ input: 'rtsp://admin:***@10.0.0.9/stream' });
     expect(JSON.stringify(red)).not.toMatch(/topsecret|hunter2|client\.key|:pw@/);
   });
