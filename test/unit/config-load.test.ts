@@ -41,7 +41,7 @@ describe('shipped configs', () => {
   it('config/demo.json validates and points at the fetched sample photos and model', () => {
     const { config } = loadConfig({ file: path.join(ROOT, 'config/demo.json'), checkFiles: false, env: {} });
     const demo = config.cameras.demo;
-    expect(demo?.source).toEqual({ type: 'files', path: path.join(ROOT, 'models/samples'), fps: 2, loop: true });
+    expect(demo?.source).toEqual({ type: 'files', path: path.join(ROOT, 'models/samples'), fps: 2, repeat: 6, loop: true, maxPixels: 50_000_000 });
     expect(config.detector.backend).toBe('cpu');
     expect(config.detector.model.cpu).toBe(path.join(ROOT, 'models/coco_ssd_mobilenet_v1_1.0_quant_2018_06_29.tflite'));
     expect(config.mqtt.url).toBe('mqtt://127.0.0.1:1883');
@@ -97,7 +97,7 @@ describe('defaults', () => {
     expect(config.cameras.front).toEqual({
       name: 'front',
       enabled: true,
-      source: { type: 'files', path: path.join(tmp, 'defaults', 'images'), fps: 1, loop: true },
+      source: { type: 'files', path: path.join(tmp, 'defaults', 'images'), fps: 1, loop: true, repeat: 1, maxPixels: 50_000_000 },
       detect: { fps: 5 },
       filters: { minScore: 0.5, labels: [], perLabel: {}, maxResults: 20 },
       zones: {},
@@ -155,7 +155,7 @@ describe('layers and paths', () => {
     const file = writeConfig('paths', {
       cameras: { a: { source: { type: 'files', path: '../imgs/*.jpg' } } },
       detector: { model: { cpu: 'models/m.tflite', edgetpu: '/opt/m_edgetpu.tflite' }, labels: './labels.txt' },
-      mqtt: { tls: { ca: 'tls/ca.pem', key: 'tls/client.key' } },
+      mqtt: { url: 'mqtts://127.0.0.1:8883', tls: { ca: 'tls/ca.pem', key: 'tls/client.key' } },
     });
     const { config } = loadConfig({ file, checkFiles: false, env: {} });
     const dir = path.dirname(file);
@@ -171,7 +171,7 @@ describe('layers and paths', () => {
     const file = writeConfig('files-ok', {
       cameras: { a: { source: { type: 'files', path: 'imgs/*.jpg' } }, b: { source: { type: 'files', path: 'one.jpg' } } },
       detector: { model: { cpu: 'm.tflite' }, labels: 'labels.txt' },
-      mqtt: { tls: { ca: 'ca.pem' } },
+      mqtt: { url: 'mqtts://127.0.0.1:8883', tls: { ca: 'ca.pem' } },
     });
     const dir = path.dirname(file);
     fs.mkdirSync(path.join(dir, 'imgs'));
