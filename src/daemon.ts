@@ -222,7 +222,7 @@ export class Daemon {
     // Restart-only keys keep their running values, so that the next diff still reports them.
     this.config = {
       ...this.config,
-      log: next.log,
+      log: { ...this.config.log, level: next.log.level },
       filters: next.filters,
       stats: next.stats,
       cameras: Object.fromEntries(
