@@ -14,6 +14,7 @@ import { StatsReporter } from './stats/stats-reporter.js';
 import type { Logger } from './system/logger.js';
 import { trackIdSequence } from './events/index.js';
 import { publishDiscovery } from './homeassistant/ha-publisher.js';
+import { buildInfo } from './http/build-info.js';
 import { DaemonHealth } from './http/daemon-health.js';
 import { HttpServer } from './http/server.js';
 import { CameraEvents } from './pipeline/camera-events.js';
@@ -105,6 +106,7 @@ export class Daemon {
         () => this.detector !== undefined && this.detectorState?.backend !== 'none',
         (camera) => config.cameras[camera]?.detect.fps ?? 0,
         () => publisher.snapshot(),
+        { build: buildInfo(config.detector), backend: () => this.detectorState?.backend ?? this.detector?.backend ?? 'none' },
       );
     }
     const metrics = this.health?.metrics;
@@ -220,7 +222,7 @@ export class Daemon {
     // Restart-only keys keep their running values, so that the next diff still reports them.
     this.config = {
       ...this.config,
-      log: next.log,
+      log: { ...this.config.log, level: next.log.level },
       filters: next.filters,
       stats: next.stats,
       cameras: Object.fromEntries(

@@ -1,3 +1,4 @@
+import type { JournalStreams } from '../system/journal.js';
 import type { SignalGate } from '../system/signal-gate.js';
 
 /** Exit codes (sysexits.h where one fits), documented in the README. */
@@ -28,4 +29,6 @@ export interface CliIo {
   isTTY: boolean;
   /** Stop and reload signals held since the process started (the entry point's gate); absent in in-process tests. */
   signals?: SignalGate;
+  /** Which of the process's stdout and stderr are journald's (under systemd); absent: neither. */
+  journal?: JournalStreams;
 }

@@ -3,7 +3,7 @@ import { packageRoot } from '../system/paths.js';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXIT, type CliIo } from './exit-codes.js';
-import type { Logger } from '../system/logger.js';
+import { createLogger, type Logger } from '../system/logger.js';
 import { modelProblems } from '../inference/detector-models.js';
 import { IMAGE_EXTENSIONS, listImageFiles } from '../camera/image-files.js';
 
@@ -26,7 +26,12 @@ export async function loadConfigOrExit(file: string | undefined, io: CliIo, log?
     return loaded;
   } catch (err) {
     if (err instanceof ConfigError) {
-      io.stderr.write(formatConfigError(err) + '\n');
+      if (!io.journal?.stderr) io.stderr.write(formatConfigError(err) + '\n');
+      // Under systemd, JSON lines at priority err like every other log line (a reload's go through `log` below).
+      else if (!log) {
+        const journal = journalLog(io);
+        for (const p of err.problems) journal.error({ config: err.file, ...(p.key ? { key: p.key } : {}) }, `config error in ${err.file}: ${p.key ? `${p.key}: ` : ''}${p.message}`);
+      }
       log?.error({ config: err.file, problems: err.problems }, 'config reload refused: the file is invalid; still running on the previous config');
       return EXIT.CONFIG;
     }
@@ -46,6 +51,7 @@ function warnIfSecretsExposed(file: string, config: AppConfig, io: CliIo, log?: 
   if ((mode & 0o004) === 0) return;
   const text = `${file} holds secrets (mqtt.password or mqtt.tls.key) and is readable by every user (mode ${(mode & 0o777).toString(8)}): chmod 640 it (owner root, group mobilenet-edge)`;
   if (log) log.warn({ config: file }, text);
+  else if (io.journal?.stderr) journalLog(io).warn({ config: file }, text);
   else io.stderr.write(`warning: ${text}\n`);
 }
 
@@ -57,6 +63,15 @@ async function warnIfNoImages(config: AppConfig, io: CliIo, log?: Logger): Promi
     if (images === undefined || images.length > 0) continue;
     const text = `cameras.${name}.source.path: ${cam.source.path} holds no images (${IMAGE_EXTENSIONS.join(', ')}): this camera will not start (the files are listed when it starts); the other cameras go on`;
     if (log) log.warn({ camera: name, path: cam.source.path }, text);
+    else if (io.journal?.stderr) journalLog(io).warn({ camera: name, path: cam.source.path }, text);
     else io.stderr.write(`warning: ${text}\n`);
   }
+}
+
+/**
+ * What is said before the daemon's logger exists, when stderr is the journal: JSON lines with their syslog priority,
+ * as the logger writes them, so `journalctl -p err` finds a config error and `journalctl -o cat | jq` reads it.
+ */
+function journalLog(io: CliIo): Logger {
+  return createLogger('info', { write: (line: string) => void io.stderr.write(line) }, undefined, { pretty: false, colour: false, journal: true });
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXIT, UsageError, type CliIo } from './exit-codes.js';
+import { journalStreams } from '../system/journal.js';
 import { packageRoot } from '../system/paths.js';
 import type { SignalGate } from '../system/signal-gate.js';
 
@@ -45,7 +46,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
 const HANDLES_SIGNALS = new Set(['run']);
 
 export async function main(argv: string[], signals: SignalGate): Promise<number> {
-  const io: CliIo = { stdout: process.stdout, stderr: process.stderr, isTTY: Boolean(process.stderr.isTTY), signals };
+  const io: CliIo = { stdout: process.stdout, stderr: process.stderr, isTTY: Boolean(process.stderr.isTTY), signals, journal: journalStreams() };
   const [first, ...rest] = argv;
   if (first === '--version' || first === '-V' || first === 'help' || first === '--help' || first === '-h') signals.release();
   if (first === '--version' || first === '-V') {

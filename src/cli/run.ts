@@ -1,7 +1,8 @@
 import { performance } from 'node:perf_hooks';
+import { isatty } from 'node:tty';
 import { parseArgs } from 'node:util';
 import { Daemon } from '../daemon.js';
-import { createLogger, type Logger } from '../system/logger.js';
+import { createLogger, resolveLogOutput, type Logger } from '../system/logger.js';
 import { SecretScrubber } from '../system/secrets.js';
 import { SignalGate } from '../system/signal-gate.js';
 import { configSecrets } from '../config/index.js';
@@ -38,7 +39,9 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   const loaded = await loadConfigOrExit(values.demo ? DEMO_CONFIG : values.config, io);
   if (typeof loaded === 'number') return loaded;
   const { config, file } = loaded;
-  const log = createLogger(config.log.level, undefined, new SecretScrubber(configSecrets(config)));
+  // The logger writes to fd 1: its format follows what fd 1 is (a terminal, the journal, a pipe or a file).
+  const output = resolveLogOutput(config.log.format, { isTTY: isatty(1), journal: io.journal?.stdout ?? false });
+  const log = createLogger(config.log.level, undefined, new SecretScrubber(configSecrets(config)), output);
   log.info({ config: file, device: config.device.id, pid: process.pid }, 'starting mobilenet-edge');
 
   const daemon = new Daemon(config, log);

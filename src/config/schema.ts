@@ -40,6 +40,7 @@ const edgetpuDevices = check<string | string[]>(`${edgetpuDevice.describe}, or a
 /** The global convict schema. Camera entries have their own per-source-type schemas (cameras.ts). */
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
 
 const path = orNull(text({ nonEmpty: true }));
 
@@ -82,6 +83,12 @@ export const appSchema = {
       format: oneOf(LOG_LEVELS),
       default: 'info',
       env: 'MOBILENET_EDGE_LOG_LEVEL',
+    }),
+    format: setting({
+      doc: 'Log line format: json (one object a line, for journald and jq), pretty (time, level, message and fields, in colour on a terminal unless NO_COLOR is set), or auto: pretty when stdout is a terminal and not the journal, else json. Under systemd each line starts with its syslog priority (`<4>` for a warning), which journald strips.',
+      format: oneOf(LOG_FORMATS),
+      default: 'auto',
+      env: 'MOBILENET_EDGE_LOG_FORMAT',
     }),
   },
   cameras: setting({

@@ -1,8 +1,9 @@
 import { performance } from 'node:perf_hooks';
 import type { CameraPipeline } from '../pipeline/camera-pipeline.js';
 import type { PublisherCounters } from '../publish/mqtt-publisher.js';
+import type { CameraCounters } from '../stats/camera-stats.js';
 import type { StatsPayload } from '../stats/stats-reporter.js';
-import { MetricsRecorder } from './metrics.js';
+import { MetricsRecorder, type BuildInfo } from './metrics.js';
 import type { HealthReport, HealthSource } from './server.js';
 
 /** A camera that has not published a frame for this long, or for 5 of its detect intervals, is not healthy. */
@@ -10,7 +11,7 @@ const STALE_MS = 10_000;
 
 /** What the HTTP endpoint reads of the running daemon. */
 export class DaemonHealth implements HealthSource {
-  readonly metrics = new MetricsRecorder();
+  readonly metrics: MetricsRecorder;
   private latest: StatsPayload | undefined;
   private readonly startedAt = performance.now();
 
@@ -19,7 +20,13 @@ export class DaemonHealth implements HealthSource {
     private readonly detectorUp: () => boolean,
     private readonly detectFps: (camera: string) => number,
     private readonly mqtt: () => PublisherCounters,
-  ) {}
+    about: { build?: BuildInfo; backend?: () => string } = {},
+  ) {
+    const { build, backend } = about;
+    // Frame counters are read at each scrape: rate() then follows the frames, not the stats interval (60 s by default).
+    const cameraTotals = (): Record<string, CameraCounters> => Object.fromEntries([...this.pipelines()].map(([name, p]) => [name, p.counters()]));
+    this.metrics = new MetricsRecorder({ build, live: backend && { backend, cameraTotals } });
+  }
 
   onStats(stats: StatsPayload): void {
     this.latest = stats;

@@ -56,7 +56,7 @@ describe('mobilenet-edge install-service', () => {
     expect(unit).toMatch(/^User=me-svc$/m);
     expect(unit).toMatch(/^Group=me-svc$/m);
     expect(unit).not.toMatch(/\/opt\/mobilenet-edge/);
-    for (const line of ['Type=notify', 'NotifyAccess=main', 'WatchdogSec=60', 'NoNewPrivileges=true', 'ProtectSystem=strict', 'ProtectHome=true', 'PrivateTmp=true', 'StateDirectory=mobilenet-edge', 'Environment=MOBILENET_EDGE_STATE_DIR=%S/mobilenet-edge', 'DevicePolicy=closed', 'RestartPreventExitStatus=78', 'Restart=on-failure']) {
+    for (const line of ['Type=notify', 'NotifyAccess=main', 'WatchdogSec=60', 'NoNewPrivileges=true', 'ProtectSystem=strict', 'ProtectHome=true', 'PrivateTmp=true', 'StateDirectory=mobilenet-edge', 'Environment=MOBILENET_EDGE_STATE_DIR=%S/mobilenet-edge', 'DevicePolicy=closed', 'RestartPreventExitStatus=78', 'Restart=on-failure', 'ExecReload=/bin/kill -HUP $MAINPID', 'SystemCallFilter=@system-service', 'SystemCallErrorNumber=EPERM']) {
       expect(unit.split('\n')).toContain(line);
     }
     expect(mode(unitFile)).toBe(0o644);

@@ -57,7 +57,7 @@ describe('defaults', () => {
     const { cameras: _cameras, ...global } = config;
     expect(global).toEqual({
       device: { id: os.hostname() },
-      log: { level: 'info' },
+      log: { level: 'info', format: 'auto' },
       detector: {
         backend: 'auto',
         model: { cpu: path.join(tmp, 'defaults', 'model.tflite'), edgetpu: null },

@@ -2,6 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { MetricsRecorder, METRIC_PREFIX } from '../../src/http/metrics.js';
 import type { StatsPayload } from '../../src/stats/stats-reporter.js';
 import type { LatencySummary } from '../../src/stats/latency-window.js';
+import { buildInfo } from '../../src/http/build-info.js';
+import type { AppConfig } from '../../src/config/index.js';
+import { PROMTOOL_MISSING, promtoolCheck } from '../helpers/promtool.js';
+
+const BUILD = { version: '0.1.0', nodejsVersion: process.version, model: 'ssd_edgetpu.tflite', cpuModel: 'ssd.tflite', backendSetting: 'auto' };
 
 const lat = (p50: number): LatencySummary => ({ count: 10, mean: p50, p50, p95: p50 * 1.5, p99: p50 * 2, max: p50 * 3 });
 
@@ -91,19 +96,90 @@ function parseExposition(text: string): Map<string, number> {
 }
 
 describe('MetricsRecorder', () => {
-  it('exposes well-formed Prometheus text, every metric prefixed, process metrics included', async () => {
-    const m = new MetricsRecorder();
+  it('exposes well-formed Prometheus text: own metrics prefixed, process and Node.js metrics under their standard names', async () => {
+    const m = new MetricsRecorder({ build: BUILD });
     m.observeInference(12, 'edgetpu');
     m.observeInference(80, 'cpu');
     m.update(stats());
     const text = await m.text();
     const samples = parseExposition(text);
     expect(samples.size).toBeGreaterThan(20);
-    for (const key of samples.keys()) expect(key.startsWith(METRIC_PREFIX), key).toBe(true);
-    expect(samples.has('mobilenet_edge_process_cpu_user_seconds_total')).toBe(true);
-    expect(samples.has('mobilenet_edge_nodejs_eventloop_lag_seconds')).toBe(true);
+    for (const key of samples.keys()) expect(key, key).toMatch(/^(mobilenet_edge_|process_|nodejs_)/);
+    // What Node.js and process dashboards query, unprefixed as every exporter names them.
+    for (const name of ['process_cpu_seconds_total', 'process_cpu_user_seconds_total', 'process_resident_memory_bytes', 'process_start_time_seconds', 'process_open_fds', 'process_max_fds', 'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes']) {
+      expect(samples.has(name), name).toBe(true);
+    }
+    expect(text).not.toMatch(/^mobilenet_edge_(process|nodejs)_/m);
+    // Gauges named _total (prom-client's counts of active handles) are not exposed: promtool rejects them.
+    for (const [, family, type] of [...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)]) {
+      if (family!.endsWith('_total')) expect(type, family).toBe('counter');
+    }
     expect(text).toContain('# TYPE mobilenet_edge_inference_seconds histogram');
     expect(m.contentType).toMatch(/^text\/plain; version=0\.0\.4/);
+  });
+
+  it('says which version, Node.js and models run (build_info) and which backend is active', async () => {
+    const m = new MetricsRecorder({ defaultMetrics: false, build: BUILD });
+    m.update(stats());
+    let s = parseExposition(await m.text());
+    expect(s.get(`mobilenet_edge_build_info{version="0.1.0",nodejs_version="${process.version}",model="ssd_edgetpu.tflite",cpu_model="ssd.tflite",backend_setting="auto"}`)).toBe(1);
+    expect(s.get('mobilenet_edge_backend{backend="edgetpu"}')).toBe(1);
+    expect(s.get('mobilenet_edge_backend{backend="cpu"}')).toBe(0);
+    expect(s.get('mobilenet_edge_backend{backend="none"}')).toBe(0);
+    m.update({ ...stats(), backend: 'cpu' });
+    s = parseExposition(await m.text());
+    expect(s.get('mobilenet_edge_backend{backend="edgetpu"}')).toBe(0);
+    expect(s.get('mobilenet_edge_backend{backend="cpu"}')).toBe(1);
+  });
+
+  it('has histogram buckets where a Pi CPU inference falls (0.2, 0.3, 0.4 s)', async () => {
+    const m = new MetricsRecorder({ defaultMetrics: false });
+    m.observeInference(280, 'cpu');
+    const s = parseExposition(await m.text());
+    expect(s.get('mobilenet_edge_inference_seconds_bucket{le="0.25",backend="cpu"}')).toBe(0);
+    expect(s.get('mobilenet_edge_inference_seconds_bucket{le="0.3",backend="cpu"}')).toBe(1);
+    for (const le of ['0.2', '0.4']) expect(s.has(`mobilenet_edge_inference_seconds_bucket{le="${le}",backend="cpu"}`), le).toBe(true);
+  });
+
+  it('counts frames captured, processed, dropped and skipped per camera, read live at each scrape', async () => {
+    const totals = { captured: 0, processed: 0, dropped: 0, skipped: 0, errors: 0, restarts: 0, stalls: 0 };
+    let backend = 'edgetpu';
+    const m = new MetricsRecorder({ defaultMetrics: false, live: { cameraTotals: () => ({ front: { ...totals } }), backend: () => backend } });
+    let s = parseExposition(await m.text());
+    for (const what of ['captured', 'processed', 'dropped', 'skipped']) expect(s.get(`mobilenet_edge_camera_${what}_frames_total{camera="front"}`), what).toBe(0);
+
+    Object.assign(totals, { captured: 30, processed: 20, dropped: 9, skipped: 1 });
+    s = parseExposition(await m.text());
+    expect(s.get('mobilenet_edge_camera_captured_frames_total{camera="front"}')).toBe(30);
+    expect(s.get('mobilenet_edge_camera_processed_frames_total{camera="front"}')).toBe(20);
+    expect(s.get('mobilenet_edge_camera_dropped_frames_total{camera="front"}')).toBe(9);
+    expect(s.get('mobilenet_edge_camera_skipped_frames_total{camera="front"}')).toBe(1);
+    // A stats interval with older totals changes nothing: live readings own the camera counters.
+    m.update(stats({ dropped: 2 }));
+    Object.assign(totals, { captured: 45, processed: 29 });
+    backend = 'cpu';
+    s = parseExposition(await m.text());
+    expect(s.get('mobilenet_edge_camera_captured_frames_total{camera="front"}')).toBe(45);
+    expect(s.get('mobilenet_edge_camera_processed_frames_total{camera="front"}')).toBe(29);
+    expect(s.get('mobilenet_edge_camera_dropped_frames_total{camera="front"}')).toBe(9);
+    expect(s.get('mobilenet_edge_backend{backend="cpu"}')).toBe(1);
+    // The fps gauges still come from the stats interval.
+    expect(s.get('mobilenet_edge_camera_processed_fps{camera="front"}')).toBe(9.5);
+  });
+
+  it.skipIf(PROMTOOL_MISSING !== '')(`passes promtool check metrics without a warning, fed realistic values${PROMTOOL_MISSING ? ` (skipped: ${PROMTOOL_MISSING})` : ''}`, async () => {
+    const totals = { captured: 1500, processed: 950, dropped: 540, skipped: 2, errors: 1, restarts: 1, stalls: 0 };
+    const m = new MetricsRecorder({ build: BUILD, live: { cameraTotals: () => ({ front: totals, 'back-yard': totals }), backend: () => 'edgetpu' } });
+    for (let i = 0; i < 200; i++) m.observeInference(8 + (i % 7), 'edgetpu');
+    for (let i = 0; i < 20; i++) m.observeInference(150 + i * 10, 'cpu');
+    m.update(stats({ dropped: 540, errors: 1, failovers: 1, connected: false, queued: 12 }));
+    const text = await m.text();
+    const { status, said } = promtoolCheck(text);
+    expect(said).toBe('');
+    expect(status).toBe(0);
+    // The check can fail: a gauge named _total is what it flagged before.
+    const bad = promtoolCheck(`${text}# HELP x_total a gauge misnamed\n# TYPE x_total gauge\nx_total 1\n`);
+    expect(bad.said).toMatch(/x_total non-counter metrics should not have "_total" suffix/);
   });
 
   it('keeps inference latency per backend, in seconds', async () => {
@@ -155,5 +231,12 @@ describe('MetricsRecorder', () => {
     expect(await b.text()).not.toContain('backend="cpu"');
     const { register } = await import('prom-client');
     expect(await register.metrics()).not.toContain(METRIC_PREFIX);
+  });
+
+  it('builds its build_info from package.json and the configured models: the model that runs first, and the CPU twin', () => {
+    const detector = (backend: string): AppConfig['detector'] => ({ backend, model: { cpu: '/m/ssd.tflite', edgetpu: '/m/ssd_edgetpu.tflite' } }) as AppConfig['detector'];
+    const auto = buildInfo(detector('auto'));
+    expect(auto).toEqual({ version: expect.stringMatching(/^\d+\.\d+\.\d+/), nodejsVersion: process.version, model: 'ssd_edgetpu.tflite', cpuModel: 'ssd.tflite', backendSetting: 'auto' });
+    expect(buildInfo(detector('cpu')).model).toBe('ssd.tflite');
   });
 });
