@@ -87,6 +87,7 @@ export class CameraPipeline {
       status: (state, reason) => {
         this.status = { state, reason, ts: new Date().toISOString() };
         if (state === 'online') this.log.info({ reason }, 'camera online');
+        else if (!this.running) this.log.info({ state, reason }, `camera ${state}`); // we are stopping it: no fault
         else this.log.warn({ state, reason }, `camera ${state}`);
         this.publishStatus();
       },
