@@ -4,6 +4,7 @@
  * daemon. Keys are the long forms documented on the per-platform pages (sensor.mqtt, binary_sensor.mqtt, image.mqtt).
  */
 import { createHash } from 'node:crypto';
+import { cameraTopic, OFF, ON, topicLevel } from '../publish/camera-topics.js';
 
 export interface DiscoveryOptions {
   discoveryPrefix: string;
@@ -40,12 +41,7 @@ export function discoveryId(s: string): string {
   return `${id}_${createHash('sha256').update(s).digest('hex').slice(0, 8)}`;
 }
 
-/** One level of a topic we publish to: no level separators or wildcards inside it. */
-export function topicLevel(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  const level = s.replace(/[/+#\u0000]/g, '_');
-  return level.length > 0 ? level : '_';
-}
+export { topicLevel };
 
 /** The state topics discovery points at; publishers use these same functions so both sides agree. */
 export const haTopics = {
@@ -53,16 +49,16 @@ export const haTopics = {
   availability: (base: string): string => `${base}/availability`,
   stats: (base: string): string => `${base}/stats`,
   detector: (base: string): string => `${base}/detector`,
-  /** Count of objects with this label in view, a plain number, retained. */
-  labelCount: (base: string, camera: string, label: string): string => `${base}/${topicLevel(camera)}/${topicLevel(label)}`,
+  /** Count of objects with this label in view, a plain number, retained (under count/: see camera-topics.ts). */
+  labelCount: (base: string, camera: string, label: string): string => `${base}/${cameraTopic.count(camera, label).join('/')}`,
   /** `ON` while anything tracked is in view, else `OFF`, retained. */
   occupancy: (base: string, camera: string): string => `${base}/${topicLevel(camera)}/occupancy`,
   /** The latest snapshot, raw JPEG bytes, retained. */
   snapshot: (base: string, camera: string): string => `${base}/${topicLevel(camera)}/snapshot`,
 };
 
-export const OCCUPANCY_ON = 'ON';
-export const OCCUPANCY_OFF = 'OFF';
+export const OCCUPANCY_ON = ON;
+export const OCCUPANCY_OFF = OFF;
 
 /** A Jinja string literal, so camera names with dashes, dots or quotes still index the stats JSON. */
 function jinjaString(s: string): string {
@@ -194,3 +190,6 @@ export function discoveryMessages(opts: DiscoveryOptions): DiscoveryMessage[] {
 export function removalMessages(opts: DiscoveryOptions): DiscoveryMessage[] {
   return entities(opts).map((e) => ({ topic: topicFor(opts, e), payload: '', retain: true }));
 }
+
+/** The kinds of object event (`event_type` in each event message). */
+export const EVENT_TYPES = ['new', 'update', 'end'] as const;

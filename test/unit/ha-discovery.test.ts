@@ -98,10 +98,10 @@ describe('discoveryMessages', () => {
 
   it('has a unitless measurement count sensor per tracked label', () => {
     const c = find('sensor', 'front_person_count');
-    expect(c).toMatchObject({ state_topic: 'mobilenet-edge/pi4/front/person', state_class: 'measurement' });
+    expect(c).toMatchObject({ state_topic: 'mobilenet-edge/pi4/front/count/person', state_class: 'measurement' });
     expect(c).not.toHaveProperty('unit_of_measurement');
-    expect(find('sensor', 'front_car_count').state_topic).toBe('mobilenet-edge/pi4/front/car');
-    expect(find('sensor', 'back-yard_person_count').state_topic).toBe('mobilenet-edge/pi4/back-yard/person');
+    expect(find('sensor', 'front_car_count').state_topic).toBe('mobilenet-edge/pi4/front/count/car');
+    expect(find('sensor', 'back-yard_person_count').state_topic).toBe('mobilenet-edge/pi4/back-yard/count/person');
   });
 
   it('has an occupancy binary sensor, a snapshot image and a processed-fps sensor per camera', () => {
@@ -140,8 +140,8 @@ describe('discoveryMessages', () => {
     expect(new Set(msgs.map((m) => m.topic)).size).toBe(msgs.length);
     const counts = configs.filter((c) => /_count(_\d+)?$/.test(c.unique_id));
     expect(counts).toHaveLength(4); // the duplicate 'person' is dropped
-    // Each label count keeps its own topic: <prefix>/<device>/<camera>/<label>, four levels, no wildcards.
-    for (const c of counts) expect((c.state_topic as string).split('/')).toHaveLength(4);
+    // Each label count keeps its own topic: <prefix>/<device>/<camera>/count/<label>, five levels, no wildcards.
+    for (const c of counts) expect((c.state_topic as string).split('/')).toHaveLength(5);
     for (const c of configs) expect((c.state_topic ?? c.image_topic) as string).not.toMatch(/[+#]/);
     expect(configs.find((c) => c.unique_id.endsWith('_fps'))?.value_template).toBe("{{ value_json.cameras['o\\'neil cam'].fps.processed }}");
   });
@@ -174,6 +174,6 @@ describe('topic helpers', () => {
     expect(discoveryId('a.b c/é')).toMatch(/^a_b_c___[0-9a-f]{8}$/);
     expect(discoveryId('')).toMatch(/^_[0-9a-f]{8}$/);
     expect(topicLevel('a/b+c#')).toBe('a_b_c_');
-    expect(haTopics.labelCount('p/d', 'cam', 'x/y')).toBe('p/d/cam/x_y');
+    expect(haTopics.labelCount('p/d', 'cam', 'x/y')).toBe('p/d/cam/count/x_y');
   });
 });
