@@ -20,6 +20,8 @@ import { CameraEvents } from './pipeline/camera-events.js';
 import { SnapshotStore } from './snapshots/store.js';
 import { packageRoot } from './system/paths.js';
 import { readFileSync } from 'node:fs';
+import { CameraControl } from './pipeline/camera-control.js';
+import { DetectStateStore } from './pipeline/detect-state-store.js';
 
 /**
  * Owns start and stop order: detector first (nothing runs without a model), then MQTT (never waited for: a missing
@@ -131,6 +133,9 @@ export class Daemon {
     const nextId = trackIdSequence();
     const snapshotStore = config.snapshots.dir ? new SnapshotStore(config.snapshots.dir, config.snapshots.keep, { logger: log.child({ module: 'snapshots' }) }) : undefined;
     const countedLabels = [...new Set([...config.events.labels, ...config.filters.labels])];
+    const state = stateDir();
+    const detectStore = state ? new DetectStateStore(join(state, 'detect.json'), log.child({ module: 'control' })) : undefined;
+    const savedDetect = detectStore?.load() ?? {};
     for (const [name, cam] of cameras) {
       const camLog = log.child({ module: 'camera', camera: name });
       const events = config.events.enabled
@@ -152,6 +157,7 @@ export class Daemon {
           detectFps: cam.detect.fps,
           resize: config.detector.resize,
           filters: cam.filters,
+          detecting: savedDetect[name] ?? true,
           publish: { qos: config.mqtt.qos, retain: config.mqtt.retainDetections, offline: 'queue', ...(config.mqtt.detectionExpirySec > 0 ? { expirySec: config.mqtt.detectionExpirySec } : {}) },
         },
         createSource(name, cam.source, camLog),
@@ -166,6 +172,8 @@ export class Daemon {
         this.pipelines.set(name, pipeline);
         publisher.onConnect(() => pipeline.publishStatus());
         if (events) publisher.onConnect(() => events.republish());
+        const snapshot = events && config.snapshots.enabled ? () => pipeline.requestSnapshot() : undefined;
+        new CameraControl({ camera: name, ...(snapshot ? { snapshot } : {}), ...(detectStore ? { store: detectStore } : {}) }, pipeline, publisher, camLog).start();
       } catch (err) {
         camLog.error({ err: (err as Error).message }, 'camera failed to start; the other cameras go on');
       }
@@ -244,7 +252,8 @@ export class Daemon {
   cameraProgress(): CameraProgress[] {
     return [...this.pipelines].map(([camera, p]) => {
       const c = p.counters();
-      return { camera, captured: c.captured, settled: c.processed + c.errors, detectFps: this.config.cameras[camera]?.detect.fps ?? 0 };
+      // Frames set aside while detection is paused are finished too: a paused camera is not a stuck one.
+      return { camera, captured: c.captured, settled: c.processed + c.errors + p.framesSetAside, detectFps: this.config.cameras[camera]?.detect.fps ?? 0 };
     });
   }
 
