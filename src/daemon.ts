@@ -20,8 +20,10 @@ import { CameraEvents } from './pipeline/camera-events.js';
 import { SnapshotStore } from './snapshots/store.js';
 import { packageRoot } from './system/paths.js';
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { CameraControl } from './pipeline/camera-control.js';
 import { DetectStateStore } from './pipeline/detect-state-store.js';
+import { liveConfigurationUrl } from './homeassistant/configuration-url.js';
 
 /**
  * Owns start and stop order: detector first (nothing runs without a model), then MQTT (never waited for: a missing
@@ -180,26 +182,35 @@ export class Daemon {
     }
     if (this.pipelines.size === 0) throw new Error('no camera could start (see the errors above)');
 
+    check();
+    let liveUrl: string | undefined;
+    if (this.health) {
+      this.http = new HttpServer({ host: config.http.host, port: config.http.port, allowedHosts: config.http.allowedHosts }, this.health, log.child({ module: 'http' }));
+      const { port } = await this.http.start();
+      log.info({ url: `http://${config.http.host}:${port}/` }, 'HTTP endpoint: /healthz, /metrics and the live page');
+      liveUrl = liveConfigurationUrl(config.http.host, port, hostname());
+    }
+    // After the HTTP endpoint, whose port (0: any free one) the device's link to the live page needs.
     if (config.homeassistant.enabled) {
-      const version = (JSON.parse(readFileSync(`${packageRoot()}/package.json`, 'utf8')) as { version: string }).version;
+      const pkg = JSON.parse(readFileSync(`${packageRoot()}/package.json`, 'utf8')) as { version: string; homepage?: string };
       publishDiscovery(
         publisher,
         () => ({
           discoveryPrefix: config.homeassistant.discoveryPrefix,
           topicPrefix: config.mqtt.topicPrefix,
           deviceId: config.device.id,
-          version,
-          model: detector.model.name,
-          cameras: [...this.pipelines.keys()].map((camera) => ({ name: camera, labels: countedLabels })),
+          version: pkg.version,
+          ...(liveUrl ? { configurationUrl: liveUrl } : {}),
+          ...(pkg.homepage ? { supportUrl: pkg.homepage } : {}),
+          cameras: [...this.pipelines.keys()].map((camera) => ({
+            name: camera,
+            labels: config.events.enabled ? countedLabels : [],
+            events: config.events.enabled,
+            snapshots: config.events.enabled && config.snapshots.enabled,
+          })),
         }),
         log.child({ module: 'homeassistant' }),
       );
-    }
-    check();
-    if (this.health) {
-      this.http = new HttpServer({ host: config.http.host, port: config.http.port, allowedHosts: config.http.allowedHosts }, this.health, log.child({ module: 'http' }));
-      const { port } = await this.http.start();
-      log.info({ url: `http://${config.http.host}:${port}/` }, 'HTTP endpoint: /healthz, /metrics and the live page');
     }
 
     const intervalMs = config.stats.intervalSec * 1000;
