@@ -216,8 +216,12 @@ export class MqttPublisher {
   publish(topic: string, payload: string | Buffer, opts: PublishOptions): void {
     const connected = this.client?.connected === true;
     if (opts.offline === 'latest') {
-      if (connected) this.send({ topic, payload, opts });
-      else this.latest.set(topic, { topic, payload, opts });
+      if (connected) {
+        // A value held from before the connect is older than this one: sending it after (flushLatest runs after the
+        // connect hooks, which re-publish current state) would leave the older one retained.
+        this.latest.delete(topic);
+        this.send({ topic, payload, opts });
+      } else this.latest.set(topic, { topic, payload, opts });
       return;
     }
     const msg: OutboxMessage = { topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload, qos: opts.qos, retain: opts.retain };
