@@ -56,7 +56,7 @@ describe('MqttPublisher', () => {
   it('a value held while offline is not sent after a newer one a connect hook publishes on the same topic', async () => {
     const base = uniquePrefix('newer');
     const sub = await Subscriber.connect(`${base}/#`);
-    cleanups.push(() => sub.close());
+    cleanups.push(() => clearRetained([`${base}/cam/detect/state`, `${base}/availability`]), () => sub.close());
     const pub = new MqttPublisher(options('mqtt://127.0.0.1:1883', base, await memoryOutbox()), silentLogger());
     const retained = { qos: 1 as const, retain: true, offline: 'latest' as const };
     let state = 'ON';
@@ -70,8 +70,6 @@ describe('MqttPublisher', () => {
     pub.publish(pub.topic('cam', 'marker'), 'm', queued);
     await sub.waitFor((m) => m.topic === `${base}/cam/marker`, 5000, 'a marker after the flush');
     expect(sub.on(`${base}/cam/detect/state`).map((m) => m.payload.toString())).toEqual(['OFF']);
-    await pub.stop();
-    await clearRetained([`${base}/cam/detect/state`, `${base}/availability`]);
   });
 
   it('starts without a broker, holds messages in order, and delivers them when the broker comes', async () => {
