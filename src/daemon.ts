@@ -21,6 +21,10 @@ import { CameraEvents } from './pipeline/camera-events.js';
 import { SnapshotStore } from './snapshots/store.js';
 import { packageRoot } from './system/paths.js';
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { CameraControl } from './pipeline/camera-control.js';
+import { DetectStateStore } from './pipeline/detect-state-store.js';
+import { liveConfigurationUrl } from './homeassistant/configuration-url.js';
 
 /**
  * Owns start and stop order: detector first (nothing runs without a model), then MQTT (never waited for: a missing
@@ -133,6 +137,9 @@ export class Daemon {
     const nextId = trackIdSequence();
     const snapshotStore = config.snapshots.dir ? new SnapshotStore(config.snapshots.dir, config.snapshots.keep, { logger: log.child({ module: 'snapshots' }) }) : undefined;
     const countedLabels = [...new Set([...config.events.labels, ...config.filters.labels])];
+    const state = stateDir();
+    const detectStore = state ? new DetectStateStore(join(state, 'detect.json'), log.child({ module: 'control' })) : undefined;
+    const savedDetect = detectStore?.load() ?? {};
     for (const [name, cam] of cameras) {
       const camLog = log.child({ module: 'camera', camera: name });
       const events = config.events.enabled
@@ -154,6 +161,7 @@ export class Daemon {
           detectFps: cam.detect.fps,
           resize: config.detector.resize,
           filters: cam.filters,
+          detecting: savedDetect[name] ?? true,
           publish: { qos: config.mqtt.qos, retain: config.mqtt.retainDetections, offline: 'queue', ...(config.mqtt.detectionExpirySec > 0 ? { expirySec: config.mqtt.detectionExpirySec } : {}) },
         },
         createSource(name, cam.source, camLog),
@@ -168,32 +176,43 @@ export class Daemon {
         this.pipelines.set(name, pipeline);
         publisher.onConnect(() => pipeline.publishStatus());
         if (events) publisher.onConnect(() => events.republish());
+        const snapshot = events && config.snapshots.enabled ? () => pipeline.requestSnapshot() : undefined;
+        new CameraControl({ camera: name, ...(snapshot ? { snapshot } : {}), ...(detectStore ? { store: detectStore } : {}) }, pipeline, publisher, camLog).start();
       } catch (err) {
         camLog.error({ err: (err as Error).message }, 'camera failed to start; the other cameras go on');
       }
     }
     if (this.pipelines.size === 0) throw new Error('no camera could start (see the errors above)');
 
+    check();
+    let liveUrl: string | undefined;
+    if (this.health) {
+      this.http = new HttpServer({ host: config.http.host, port: config.http.port, allowedHosts: config.http.allowedHosts }, this.health, log.child({ module: 'http' }));
+      const { port } = await this.http.start();
+      log.info({ url: `http://${config.http.host}:${port}/` }, 'HTTP endpoint: /healthz, /metrics and the live page');
+      liveUrl = liveConfigurationUrl(config.http.host, port, hostname());
+    }
+    // After the HTTP endpoint, whose port (0: any free one) the device's link to the live page needs.
     if (config.homeassistant.enabled) {
-      const version = (JSON.parse(readFileSync(`${packageRoot()}/package.json`, 'utf8')) as { version: string }).version;
+      const pkg = JSON.parse(readFileSync(`${packageRoot()}/package.json`, 'utf8')) as { version: string; homepage?: string };
       publishDiscovery(
         publisher,
         () => ({
           discoveryPrefix: config.homeassistant.discoveryPrefix,
           topicPrefix: config.mqtt.topicPrefix,
           deviceId: config.device.id,
-          version,
-          model: detector.model.name,
-          cameras: [...this.pipelines.keys()].map((camera) => ({ name: camera, labels: countedLabels })),
+          version: pkg.version,
+          ...(liveUrl ? { configurationUrl: liveUrl } : {}),
+          ...(pkg.homepage ? { supportUrl: pkg.homepage } : {}),
+          cameras: [...this.pipelines.keys()].map((camera) => ({
+            name: camera,
+            labels: config.events.enabled ? countedLabels : [],
+            events: config.events.enabled,
+            snapshots: config.events.enabled && config.snapshots.enabled,
+          })),
         }),
         log.child({ module: 'homeassistant' }),
       );
-    }
-    check();
-    if (this.health) {
-      this.http = new HttpServer({ host: config.http.host, port: config.http.port, allowedHosts: config.http.allowedHosts }, this.health, log.child({ module: 'http' }));
-      const { port } = await this.http.start();
-      log.info({ url: `http://${config.http.host}:${port}/` }, 'HTTP endpoint: /healthz, /metrics and the live page');
     }
 
     const intervalMs = config.stats.intervalSec * 1000;
@@ -246,7 +265,8 @@ export class Daemon {
   cameraProgress(): CameraProgress[] {
     return [...this.pipelines].map(([camera, p]) => {
       const c = p.counters();
-      return { camera, captured: c.captured, settled: c.processed + c.errors, detectFps: this.config.cameras[camera]?.detect.fps ?? 0 };
+      // Frames set aside while detection is paused are finished too: a paused camera is not a stuck one.
+      return { camera, captured: c.captured, settled: c.processed + c.errors + p.framesSetAside, detectFps: this.config.cameras[camera]?.detect.fps ?? 0 };
     });
   }
 

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import type { Logger } from '../system/logger.js';
 import { DEFAULT_MAX_PIXELS, decodeImageFile, ImageDecodeError, ImageTooLargeError } from './decode.js';
-import type { Frame, FrameSink, FrameSource, SourceCounters } from './frame.js';
+import type { CameraState, Frame, FrameSink, FrameSource, SourceCounters } from './frame.js';
 import { IMAGE_EXTENSIONS, listImageFiles } from './image-files.js';
 import { guardSink } from './sink-guard.js';
 
@@ -29,7 +29,7 @@ export class FilesSource implements FrameSource {
   private readonly logger: Logger;
   private readonly intervalMs: number;
   private files: string[] = [];
-  private sink: FrameSink | null = null;
+  private sink: Required<FrameSink> | null = null;
   private started = false;
   private stopped = false;
   private timer: NodeJS.Timeout | null = null;
@@ -49,6 +49,9 @@ export class FilesSource implements FrameSource {
    * again while unchanged, so a folder of them costs no memory and makes no log line per pass.
    */
   private readonly refused = new Map<string, string>();
+  /** The last status reported (see setStatus): Home Assistant shows a camera's entities only while it is online. */
+  private state: CameraState | undefined;
+  private stateReason = '';
 
   constructor(
     readonly camera: string,
@@ -87,6 +90,7 @@ export class FilesSource implements FrameSource {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.inFlight;
+    if (this.state === 'online') this.setStatus('offline', 'source stopped');
   }
 
   counters(): SourceCounters {
@@ -136,7 +140,7 @@ export class FilesSource implements FrameSource {
       if (delivered) break;
       // Every file failed since the last good one: a full pass of failures would otherwise spin forever.
       if (this.failuresInARow >= this.files.length) {
-        return this.end(`all ${this.files.length} files failed to decode (${this.options.path})`);
+        return this.end(`all ${this.files.length} files failed to decode (${this.options.path})`, 'error');
       }
     }
     if (this.next >= this.files.length && !this.options.loop) return this.end(this.endOfListReason());
@@ -177,6 +181,7 @@ export class FilesSource implements FrameSource {
       this.count.captured++;
       if (firstShowing) this.deliveredThisPass++;
       this.failuresInARow = 0;
+      this.setStatus('online', 'frames flowing');
       this.sink!.frame(frame);
       return true;
     } catch (err) {
@@ -197,10 +202,20 @@ export class FilesSource implements FrameSource {
     return `${this.deliveredThisPass} of ${this.files.length} files delivered, ${this.skippedThisPass} skipped`;
   }
 
-  private end(reason: string): void {
+  /** A list played to its end is `offline` (nothing more will come); one whose every file fails needs attention. */
+  private end(reason: string, state: CameraState = 'offline'): void {
     this.stopped = true;
     this.logger.info({ reason }, 'files source ended');
+    this.setStatus(state, reason);
     this.sink!.ended(reason);
+  }
+
+  /** Reports a change of state (the sink contract: never the same state and reason twice in a row). */
+  private setStatus(state: CameraState, reason: string): void {
+    if (state === this.state && reason === this.stateReason) return;
+    this.state = state;
+    this.stateReason = reason;
+    this.sink?.status(state, reason);
   }
 }
 

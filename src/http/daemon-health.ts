@@ -38,9 +38,10 @@ export class DaemonHealth implements HealthSource {
     const now = performance.now();
     if (!this.detectorUp()) reasons.push('no detector is answering');
     for (const [name, p] of this.pipelines()) {
+      if (p.detecting === false) continue; // paused by a detect/set OFF command: publishing nothing is what was asked
       const fps = this.detectFps(name);
       const limit = Math.max(STALE_MS, fps > 0 ? 5000 / fps : 0);
-      const since = now - (p.lastProcessedAt ?? this.startedAt);
+      const since = now - Math.max(p.lastProcessedAt ?? this.startedAt, p.resumedAt ?? -Infinity);
       if (since > limit) reasons.push(`camera ${name}: no frame processed for ${Math.round(since / 1000)} s`);
     }
     if (this.pipelines().size === 0) reasons.push('no camera running');

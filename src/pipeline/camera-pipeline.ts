@@ -6,6 +6,7 @@ import { applyFilters, type DetectionFilters } from '../inference/filters.js';
 import { prepareFrame, toFrameBox, type PreparedInput } from '../inference/preprocess.js';
 import type { ResizeMode } from '../pixels/resize-plan.js';
 import type { Detection } from '../inference/types.js';
+import { cameraTopic } from '../publish/camera-topics.js';
 import { detectionsPayload } from '../publish/payloads.js';
 import type { PublishOptions } from '../publish/mqtt-publisher.js';
 import { CameraStats } from '../stats/camera-stats.js';
@@ -20,6 +21,8 @@ export interface PipelineOptions {
   resize: ResizeMode;
   filters: DetectionFilters;
   publish: PublishOptions;
+  /** Detect from the start (default), or start paused (a `detect/set OFF` kept from the previous run). */
+  detecting?: boolean;
 }
 
 /** What the pipeline needs of the publisher (the MQTT one, or a recorder in tests and bench). */
@@ -47,6 +50,12 @@ export class CameraPipeline {
   private readonly runtimeMs = new RecentMedian();
   /** performance.now() of the detector's last answer (or failure). */
   private lastAnswerAt = -Infinity;
+  /** Detection on (the `detect/set` command pauses it; capture goes on). */
+  private detectOn: boolean;
+  /** Wakes a paused loop: detection resumed, a snapshot is asked for, or the camera stops. */
+  private resume: (() => void) | undefined;
+  /** Frames taken while detection was paused, or answered after it was: set aside, neither published nor dropped. */
+  private setAside = 0;
 
   constructor(
     private opts: PipelineOptions,
@@ -59,7 +68,45 @@ export class CameraPipeline {
     readonly events?: CameraEvents,
   ) {
     this.problems = new ThrottledLog(log);
-    this.topic = sink.topic(opts.camera, 'detections');
+    this.topic = sink.topic(...cameraTopic.detections(opts.camera));
+    this.detectOn = opts.detecting ?? true;
+  }
+
+  /** Whether frames are being detected (see setDetecting). */
+  get detecting(): boolean {
+    return this.detectOn;
+  }
+
+  /**
+   * Pauses or resumes detection. Paused, frames are still captured and then set aside: nothing is inferred or
+   * published, and the objects in view end (end events, counts 0, occupancy OFF), since nobody is looking any more.
+   * A frame whose inference was under way when detection paused is set aside too.
+   */
+  setDetecting(on: boolean): void {
+    if (on === this.detectOn) return;
+    this.detectOn = on;
+    this.log.info({ detect: on }, on ? 'detection resumed' : 'detection paused');
+    if (on) {
+      this.resumedAt = performance.now();
+      this.resume?.();
+    } else {
+      this.events?.endAll();
+    }
+  }
+
+  /**
+   * Publishes the next frame, annotated, as the snapshot (the take-snapshot command). While paused it is a frame
+   * nobody detected, without boxes; a source that makes frames on demand is asked for one.
+   */
+  requestSnapshot(): void {
+    if (!this.events) return;
+    this.events.requestSnapshot();
+    if (!this.detectOn) this.resume?.();
+  }
+
+  /** Frames set aside because detection was paused (with processed and errors: every frame the loop finished). */
+  get framesSetAside(): number {
+    return this.setAside;
   }
 
   /** Applies a reloaded config's filters and detect.fps (SIGHUP): from the next frame on. */
@@ -69,6 +116,8 @@ export class CameraPipeline {
 
   /** performance.now() of the last frame published (health: are frames flowing?). */
   lastProcessedAt: number | undefined;
+  /** performance.now() when detection last resumed (health: no frame published during a pause is no fault). */
+  resumedAt: number | undefined;
 
   async start(): Promise<void> {
     this.running = true;
@@ -88,6 +137,7 @@ export class CameraPipeline {
       status: (state, reason) => {
         this.status = { state, reason, ts: new Date().toISOString() };
         if (state === 'online') this.log.info({ reason }, 'camera online');
+        else if (!this.running) this.log.info({ state, reason }, `camera ${state}`); // we are stopping it: no fault
         else this.log.warn({ state, reason }, `camera ${state}`);
         this.publishStatus();
       },
@@ -101,6 +151,7 @@ export class CameraPipeline {
     await this.source.stop();
     this.slot.close();
     this.wake?.();
+    this.resume?.();
     await this.loop;
     this.events?.stop();
   }
@@ -122,7 +173,7 @@ export class CameraPipeline {
 
   /** Re-sends the retained camera status (after a reconnect: the broker may have lost it). */
   publishStatus(): void {
-    if (this.status) this.sink.publish(this.sink.topic(this.opts.camera, 'status'), JSON.stringify(this.status), { qos: 1, retain: true, offline: 'latest' });
+    if (this.status) this.sink.publish(this.sink.topic(...cameraTopic.status(this.opts.camera)), JSON.stringify(this.status), { qos: 1, retain: true, offline: 'latest' });
   }
 
   /**
@@ -136,6 +187,9 @@ export class CameraPipeline {
     let lastStart = -Infinity;
     let previous: Promise<void> = Promise.resolve();
     while (this.running) {
+      // A source that makes frames on demand makes none while paused; a camera's frames are taken and set aside below.
+      if (!this.detectOn && this.source.pull && !this.events?.wantsFrame) await new Promise<void>((resolve) => (this.resume = resolve));
+      if (!this.running) break;
       const wait = lastStart + minIntervalMs - performance.now();
       if (wait > 0) await this.sleep(wait);
       // For a source that makes frames on demand, making it is part of the lead before the detector needs it.
@@ -148,6 +202,12 @@ export class CameraPipeline {
           frame.release?.();
         }
         break;
+      }
+      if (!this.detectOn) {
+        this.events?.onUndetectedFrame(frame);
+        this.setAside++;
+        frame.release?.();
+        continue;
       }
       lastStart = performance.now();
       const prepared = await this.prepare(frame, this.source.pull ? askedAt : lastStart);
@@ -210,6 +270,10 @@ export class CameraPipeline {
       const t2 = performance.now();
       this.runtimeMs.add(out.inferenceMs);
       await previous; // publish in frame order
+      if (!this.detectOn) {
+        this.setAside++; // answered after detection paused: its objects would start events nobody ends
+        return;
+      }
       stage = 'postprocess';
       const t3 = performance.now();
       const mapped: Detection[] = out.results.map((d) => (d.box ? { ...d, box: toFrameBox(d.box, prepared.geometry) } : d));

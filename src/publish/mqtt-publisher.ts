@@ -8,6 +8,7 @@ import { maskUrlValue } from '../system/secrets.js';
 import { BrokerLink, type LinkStatus } from './broker-link.js';
 import { ReconnectBackoff } from './reconnect-backoff.js';
 import { mqttTlsProblems } from '../config/mqtt-tls-check.js';
+import { topicMatches } from './topic-filter.js';
 
 export interface PublisherOptions {
   url: string;
@@ -55,6 +56,12 @@ export interface PublisherCounters extends LinkStatus {
   reconnects: number;
 }
 
+/**
+ * `retained`: the broker sent it from its store because we just subscribed (state a previous run left), not as a
+ * message published now.
+ */
+export type MessageHandler = (payload: Buffer, topic: string, retained: boolean) => void;
+
 interface Pending {
   topic: string;
   payload: string | Buffer;
@@ -86,7 +93,7 @@ export class MqttPublisher {
   private lastDropped = 0;
   private overflowLogged = false;
   private readonly onConnectHooks: (() => void)[] = [];
-  private readonly subscriptions = new Map<string, (payload: Buffer) => void>();
+  private readonly subscriptions = new Map<string, MessageHandler>();
   private stopping = false;
   private readonly takeover = new SessionTakeover();
   /** Takeover warnings: at most one a minute. */
@@ -126,10 +133,13 @@ export class MqttPublisher {
     return [this.opts.baseTopic, ...parts].join('/');
   }
 
-  /** Listens on an exact topic (e.g. Home Assistant's birth message); subscribed again on every connect. */
-  subscribe(topic: string, handler: (payload: Buffer) => void): void {
-    this.subscriptions.set(topic, handler);
-    if (this.client?.connected) this.client.subscribe(topic, { qos: 1 });
+  /**
+   * Listens on a topic or a filter with `+` / `#` (Home Assistant's birth message, commands, our own retained state
+   * read back at connect); subscribed again on every connect, before the onConnect hooks run. One handler per filter.
+   */
+  subscribe(filter: string, handler: MessageHandler): void {
+    this.subscriptions.set(filter, handler);
+    if (this.client?.connected) this.client.subscribe(filter, { qos: 1 });
   }
 
   /** Called after each (re)connect, once availability is out: publishers of retained state re-send it here. */
@@ -174,7 +184,17 @@ export class MqttPublisher {
       this.replay();
       this.flushLatest();
     });
-    client.on('message', (topic, payload) => this.subscriptions.get(topic)?.(payload));
+    client.on('message', (topic, payload, packet) => {
+      for (const [filter, handler] of this.subscriptions) {
+        if (!topicMatches(filter, topic)) continue;
+        // A throw here would unwind into mqtt.js's packet handling: one bad message must not cost the connection.
+        try {
+          handler(payload, topic, packet.retain);
+        } catch (err) {
+          this.log.error({ topic, err: (err as Error).message }, 'handling an MQTT message failed');
+        }
+      }
+    });
     client.on('reconnect', () => {
       this.counters.reconnects++;
       // This attempt fails or not; if it does, the wait before the next one is a step longer.
@@ -196,8 +216,12 @@ export class MqttPublisher {
   publish(topic: string, payload: string | Buffer, opts: PublishOptions): void {
     const connected = this.client?.connected === true;
     if (opts.offline === 'latest') {
-      if (connected) this.send({ topic, payload, opts });
-      else this.latest.set(topic, { topic, payload, opts });
+      if (connected) {
+        // A value held from before the connect is older than this one: sending it after (flushLatest runs after the
+        // connect hooks, which re-publish current state) would leave the older one retained.
+        this.latest.delete(topic);
+        this.send({ topic, payload, opts });
+      } else this.latest.set(topic, { topic, payload, opts });
       return;
     }
     const msg: OutboxMessage = { topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload, qos: opts.qos, retain: opts.retain };

@@ -40,13 +40,13 @@ describe('events, counts, snapshots, Home Assistant discovery and the HTTP endpo
     const daemon = spawnCli(['run', '--config', config]);
     try {
       // Start-up: the listed labels are zeroed, whatever a previous run left.
-      await sub.waitFor((m) => m.topic === `${base}/cam/person` && text(m) === '0', 20_000, 'person count zeroed at start');
+      await sub.waitFor((m) => m.topic === `${base}/cam/count/person` && text(m) === '0', 20_000, 'person count zeroed at start');
       const ev = await sub.waitFor((m) => m.topic === `${base}/cam/events` && JSON.parse(text(m)).type === 'new' && JSON.parse(text(m)).label === 'cat', 20_000, 'a new cat event');
       const event = JSON.parse(text(ev));
-      expect(event).toMatchObject({ v: 1, camera: 'cam', label: 'cat' });
+      expect(event).toMatchObject({ v: 1, camera: 'cam', label: 'cat', event_type: 'new' });
       expect(event.id).toMatch(/^cam-/);
       expect(event.zones).toEqual(['floor']); // the cats lie in the lower half
-      await sub.waitFor((m) => m.topic === `${base}/cam/cat` && Number(text(m)) >= 1, 5000, 'cat count');
+      await sub.waitFor((m) => m.topic === `${base}/cam/count/cat` && Number(text(m)) >= 1, 5000, 'cat count');
       await sub.waitFor((m) => m.topic === `${base}/cam/occupancy` && text(m) === 'ON', 5000, 'occupancy ON');
       await sub.waitFor((m) => m.topic === `${base}/cam/zones/floor/cat` && Number(text(m)) >= 1, 5000, 'per-zone count');
       const snap = await sub.waitFor((m) => m.topic === `${base}/cam/snapshot`, 10_000, 'snapshot');
@@ -71,9 +71,9 @@ describe('events, counts, snapshots, Home Assistant discovery and the HTTP endpo
     expect(await waitExit(daemon, 6000)).toEqual({ code: 0, signal: null });
     await sub.waitFor((m) => m.topic === `${base}/cam/events` && JSON.parse(text(m)).type === 'end', 3000, 'end events at stop');
     await sub.waitFor((m) => m.topic === `${base}/cam/occupancy` && text(m) === 'OFF', 3000, 'occupancy OFF at stop');
-    const lastCat = sub.on(`${base}/cam/cat`).at(-1)!;
+    const lastCat = sub.on(`${base}/cam/count/cat`).at(-1)!;
     expect(text(lastCat)).toBe('0');
-    retained.push(...new Set(sub.messages.filter((m) => /\/cam\/(cat|dog|person|occupancy|zones\/)/.test(m.topic)).map((m) => m.topic)));
+    retained.push(...new Set(sub.messages.filter((m) => /\/cam\/(count\/|person|occupancy|detect\/|zones\/)/.test(m.topic)).map((m) => m.topic)));
     await sub.close();
     await haSub.close();
   }, 60_000);

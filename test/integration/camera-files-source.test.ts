@@ -32,7 +32,12 @@ class RecordingSink implements FrameSink {
   frames: Frame[] = [];
   skips: Array<{ origin: string; reason: string }> = [];
   ends: string[] = [];
+  statuses: string[] = [];
   private wake: (() => void) | null = null;
+
+  status(state: string, reason: string): void {
+    this.statuses.push(`${state}: ${reason}`);
+  }
 
   frame(f: Frame): void {
     this.frames.push(f);
@@ -188,6 +193,27 @@ describe('FilesSource', () => {
     await sleep(200);
     expect(src.counters()).toEqual({ captured: 0, skipped: 2, restarts: 0 });
     expect(sink.frames).toEqual([]);
+  });
+
+  it('reports its status like the other cameras: online with the first frame, offline at the end of the list or a stop, error when every file fails', async () => {
+    const played = new RecordingSink();
+    await source({ path: path.join(imagesDir, 's*.???'), fps: 50 }).start(played);
+    await played.until('end', () => played.ends.length > 0);
+    expect(played.statuses).toEqual(['online: frames flowing', 'offline: all 2 files delivered']);
+
+    const stopped = new RecordingSink();
+    const looping = source({ path: path.join(imagesDir, 'cat.bmp'), fps: 50, loop: true });
+    await looping.start(stopped);
+    await stopped.until('a frame', () => stopped.frames.length > 0);
+    await looping.stop();
+    expect(stopped.statuses).toEqual(['online: frames flowing', 'offline: source stopped']);
+
+    const dir = mkdtempSync(path.join(tmp, 'bad-status-'));
+    writeFileSync(path.join(dir, 'one.jpg'), 'not an image');
+    const failing = new RecordingSink();
+    await source({ path: dir, fps: 50, loop: true }).start(failing);
+    await failing.until('end', () => failing.ends.length > 0);
+    expect(failing.statuses).toEqual([`error: all 1 files failed to decode (${dir})`]);
   });
 
   it('a glob selects by file name', async () => {

@@ -5,7 +5,7 @@ import { MqttPublisher, type PublisherOptions } from '../../src/publish/mqtt-pub
 import { createLogger, silentLogger } from '../../src/system/logger.js';
 import { Outbox } from '../../src/publish/outbox.js';
 import { TestBroker, freePort } from '../helpers/broker.js';
-import { Subscriber, uniquePrefix } from '../helpers/mqtt.js';
+import { Subscriber, clearRetained, uniquePrefix } from '../helpers/mqtt.js';
 import { until } from '../helpers/wait.js';
 
 const queued = { qos: 1 as const, retain: false, offline: 'queue' as const };
@@ -51,6 +51,25 @@ describe('MqttPublisher', () => {
     expect(retained.retain).toBe(true);
     expect(retained.payload.toString()).toBe('offline');
     expect(pub.snapshot().published).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a value held while offline is not sent after a newer one a connect hook publishes on the same topic', async () => {
+    const base = uniquePrefix('newer');
+    const sub = await Subscriber.connect(`${base}/#`);
+    cleanups.push(() => clearRetained([`${base}/cam/detect/state`, `${base}/availability`]), () => sub.close());
+    const pub = new MqttPublisher(options('mqtt://127.0.0.1:1883', base, await memoryOutbox()), silentLogger());
+    const retained = { qos: 1 as const, retain: true, offline: 'latest' as const };
+    let state = 'ON';
+    pub.publish(pub.topic('cam', 'detect', 'state'), state, retained); // held: not connected yet
+    state = 'OFF'; // changed before the connect; the hook publishes what is current
+    pub.onConnect(() => pub.publish(pub.topic('cam', 'detect', 'state'), state, retained));
+    pub.start();
+    cleanups.push(() => pub.stop(500));
+    await sub.waitFor((m) => m.topic === `${base}/availability` && m.payload.toString() === 'online', 5000, 'online');
+    await sub.waitFor((m) => m.topic === `${base}/cam/detect/state`, 5000, 'the state');
+    pub.publish(pub.topic('cam', 'marker'), 'm', queued);
+    await sub.waitFor((m) => m.topic === `${base}/cam/marker`, 5000, 'a marker after the flush');
+    expect(sub.on(`${base}/cam/detect/state`).map((m) => m.payload.toString())).toEqual(['OFF']);
   });
 
   it('starts without a broker, holds messages in order, and delivers them when the broker comes', async () => {

@@ -67,4 +67,15 @@ describe('DaemonHealth', () => {
     expect(h.reasons[1]).toMatch(/^camera front: no frame processed for \d+ s$/);
     expect(h.reasons[2]).toMatch(/^mqtt refused/);
   });
+
+  it('a camera whose detection is paused (detect/set OFF) is not stale; after resuming it is judged from the resume on', () => {
+    const long = performance.now() - 60_000;
+    const camera = { lastProcessedAt: long, detecting: false } as CameraPipeline;
+    const h = new DaemonHealth(() => new Map([['front', camera]]), () => true, () => 1, () => counters({}));
+    expect(h.health().status).toBe('ok');
+    Object.assign(camera, { detecting: true, resumedAt: performance.now() });
+    expect(h.health().status).toBe('ok');
+    Object.assign(camera, { resumedAt: long });
+    expect(h.health().status).toBe('unhealthy');
+  });
 });
