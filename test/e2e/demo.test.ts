@@ -33,7 +33,7 @@ describe('the demo', () => {
       const event = await sub.waitFor((m) => m.topic.endsWith('/events') && JSON.parse(m.payload.toString()).type === 'new', 60_000, 'a new event');
       const { label } = JSON.parse(event.payload.toString()) as { label: string };
       await sub.waitFor((m) => m.topic.endsWith('/snapshot') && m.payload.subarray(0, 2).equals(Buffer.from([0xff, 0xd8])), 30_000, 'a JPEG snapshot');
-      await sub.waitFor((m) => m.topic === `${prefix}/demo/demo/${label}` && Number(m.payload.toString()) > 0, 30_000, `a ${label} count above 0`);
+      await sub.waitFor((m) => m.topic === `${prefix}/demo/demo/count/${label}` && Number(m.payload.toString()) > 0, 30_000, `a ${label} count above 0`);
       // The photo changes: the object leaves, its event ends.
       await sub.waitFor((m) => m.topic.endsWith('/events') && JSON.parse(m.payload.toString()).type === 'end', 60_000, 'an event ending');
     } finally {
