@@ -162,6 +162,7 @@ export class Daemon {
           resize: config.detector.resize,
           filters: cam.filters,
           detecting: savedDetect[name] ?? true,
+          preview: { maxWidth: config.snapshots.maxWidth, quality: config.snapshots.quality },
           publish: { qos: config.mqtt.qos, retain: config.mqtt.retainDetections, offline: 'queue', ...(config.mqtt.detectionExpirySec > 0 ? { expirySec: config.mqtt.detectionExpirySec } : {}) },
         },
         createSource(name, cam.source, camLog),

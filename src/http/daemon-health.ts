@@ -4,7 +4,7 @@ import type { PublisherCounters } from '../publish/mqtt-publisher.js';
 import type { CameraCounters } from '../stats/camera-stats.js';
 import type { StatsPayload } from '../stats/stats-reporter.js';
 import { MetricsRecorder, type BuildInfo } from './metrics.js';
-import type { HealthReport, HealthSource } from './server.js';
+import type { HealthReport, HealthSource, LiveReport } from './server.js';
 
 /** A camera that has not published a frame for this long, or for 5 of its detect intervals, is not healthy. */
 const STALE_MS = 10_000;
@@ -14,6 +14,7 @@ export class DaemonHealth implements HealthSource {
   readonly metrics: MetricsRecorder;
   private latest: StatsPayload | undefined;
   private readonly startedAt = performance.now();
+  private readonly backend: (() => string) | undefined;
 
   constructor(
     private readonly pipelines: () => Map<string, CameraPipeline>,
@@ -23,6 +24,7 @@ export class DaemonHealth implements HealthSource {
     about: { build?: BuildInfo; backend?: () => string } = {},
   ) {
     const { build, backend } = about;
+    this.backend = backend;
     // Frame counters are read at each scrape: rate() then follows the frames, not the stats interval (60 s by default).
     const cameraTotals = (): Record<string, CameraCounters> => Object.fromEntries([...this.pipelines()].map(([name, p]) => [name, p.counters()]));
     this.metrics = new MetricsRecorder({ build, live: backend && { backend, cameraTotals } });
@@ -57,12 +59,18 @@ export class DaemonHealth implements HealthSource {
     return this.latest;
   }
 
-  latestSnapshot(): { camera: string; jpeg: Buffer; ts: string } | undefined {
-    let best: { camera: string; jpeg: Buffer; ts: string } | undefined;
-    for (const p of this.pipelines().values()) {
-      const s = p.events?.latestSnapshot;
-      if (s && (!best || s.ts > best.ts)) best = s;
-    }
-    return best;
+  async preview(camera?: string): Promise<{ camera: string; jpeg: Buffer; ts: string } | undefined> {
+    const pipelines = this.pipelines();
+    const pipeline = camera === undefined ? pipelines.values().next().value : pipelines.get(camera);
+    return pipeline?.preview.request();
+  }
+
+  live(): LiveReport {
+    return {
+      ts: new Date().toISOString(),
+      backend: this.backend?.() ?? 'unknown',
+      mqtt: { state: this.mqtt().state },
+      cameras: Object.fromEntries([...this.pipelines()].map(([name, p]) => [name, p.live()])),
+    };
   }
 }

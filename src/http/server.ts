@@ -28,9 +28,27 @@ export interface HealthSource {
   health(): HealthReport;
   /** The latest stats interval (undefined until the first one closes). */
   stats(): StatsPayload | undefined;
-  /** The latest annotated frame. */
-  latestSnapshot(): { camera: string; jpeg: Buffer; ts: string } | undefined;
+  /** The latest annotated frame of `camera` (default: the first camera); undefined before any, or for no such camera. */
+  preview(camera?: string): Promise<{ camera: string; jpeg: Buffer; ts: string } | undefined>;
+  /** What the live page polls every second: each camera's state, counters and recent latency, without waiting for stats. */
+  live(): LiveReport;
   metrics: MetricsRecorder;
+}
+
+export interface LiveCamera {
+  state: string;
+  reason: string;
+  detecting: boolean;
+  totals: { captured: number; processed: number; dropped: number; skipped: number; errors: number };
+  /** Medians of the last frames (up to 32); null before the first. */
+  recent: { frames: number; inferenceMs: number | null; totalMs: number | null };
+}
+
+export interface LiveReport {
+  ts: string;
+  backend: string;
+  mqtt: { state: string };
+  cameras: Record<string, LiveCamera>;
 }
 
 export interface HttpServerOptions {
@@ -149,9 +167,12 @@ export class HttpServer {
         const stats = this.source.stats();
         return stats ? json(200, stats) : json(404, { error: 'no stats interval yet' });
       }
+      case '/api/live':
+        return json(200, this.source.live());
       case '/snapshot.jpg': {
-        const snap = this.source.latestSnapshot();
-        if (!snap) return json(404, { error: 'no frame yet' });
+        const camera = new URLSearchParams(req.url!.slice(path.length).replace(/^\?/, '').replace(/#.*$/, '')).get('camera') ?? undefined;
+        const snap = await this.source.preview(camera);
+        if (!snap) return json(404, { error: camera === undefined ? 'no frame yet' : `no frame yet from camera ${JSON.stringify(camera)}` });
         return { status: 200, type: 'image/jpeg', body: snap.jpeg, headers: { 'x-camera': encodeURIComponent(snap.camera), 'x-frame-time': encodeURIComponent(snap.ts) } };
       }
       case '/':

@@ -37,8 +37,6 @@ export class CameraEvents {
   private readonly published = new Map<string, string>();
   private snapshotBusy = false;
   private snapshotRequested = false;
-  /** The latest annotated frame, for the live page. */
-  latestSnapshot: { camera: string; jpeg: Buffer; ts: string } | undefined;
 
   constructor(
     private readonly opts: CameraEventsOptions,
@@ -153,10 +151,8 @@ export class CameraEvents {
     this.snapshotRequested = false; // any snapshot answers a request: it is of a frame after the request
     const image = { width: frame.width, height: frame.height, data: Buffer.from(frame.data) };
     const boxes = results.filter((r) => r.box).map((r) => ({ box: r.box!, label: r.label, score: r.score }));
-    const ts = new Date(frame.wallTime).toISOString();
     renderSnapshot(image, boxes, { maxWidth: this.opts.snapshots.maxWidth, quality: this.opts.snapshots.quality })
       .then(async (jpeg) => {
-        this.latestSnapshot = { camera: this.opts.camera, jpeg, ts };
         this.sink.publish(this.topic(cameraTopic.snapshot(this.opts.camera)), jpeg, RETAINED);
         await this.opts.snapshots.store?.save(this.opts.camera, id, jpeg, frame.wallTime);
       })

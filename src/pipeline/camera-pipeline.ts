@@ -9,6 +9,7 @@ import type { Detection } from '../inference/types.js';
 import { cameraTopic } from '../publish/camera-topics.js';
 import { detectionsPayload } from '../publish/payloads.js';
 import type { PublishOptions } from '../publish/mqtt-publisher.js';
+import { LivePreview } from './live-preview.js';
 import { CameraStats } from '../stats/camera-stats.js';
 import type { CameraEvents } from './camera-events.js';
 import type { Logger } from '../system/logger.js';
@@ -23,6 +24,8 @@ export interface PipelineOptions {
   publish: PublishOptions;
   /** Detect from the start (default), or start paused (a `detect/set OFF` kept from the previous run). */
   detecting?: boolean;
+  /** Size and quality of the live page's picture (the snapshot settings). */
+  preview?: { maxWidth: number; quality: number };
 }
 
 /** What the pipeline needs of the publisher (the MQTT one, or a recorder in tests and bench). */
@@ -37,6 +40,8 @@ export interface DetectionSink {
  */
 export class CameraPipeline {
   readonly stats = new CameraStats();
+  /** The live page's picture of this camera, rendered only while someone asks for it. */
+  readonly preview: LivePreview;
   private readonly slot = new LatestFrameSlot();
   private readonly problems: ThrottledLog;
   private loop: Promise<void> | undefined;
@@ -68,6 +73,7 @@ export class CameraPipeline {
     readonly events?: CameraEvents,
   ) {
     this.problems = new ThrottledLog(log);
+    this.preview = new LivePreview({ camera: opts.camera, maxWidth: opts.preview?.maxWidth ?? 640, quality: opts.preview?.quality ?? 75 });
     this.topic = sink.topic(...cameraTopic.detections(opts.camera));
     this.detectOn = opts.detecting ?? true;
   }
@@ -171,6 +177,17 @@ export class CameraPipeline {
     return this.stats.totals;
   }
 
+  /** What the live page shows of this camera now: its state, counters and the last frames' latency. */
+  live(): { state: CameraState | 'starting'; reason: string; detecting: boolean; totals: CameraStats['totals']; recent: ReturnType<CameraStats['recent']> } {
+    return {
+      state: this.status?.state ?? 'starting',
+      reason: this.status?.reason ?? '',
+      detecting: this.detectOn,
+      totals: { ...this.counters() },
+      recent: this.stats.recent(),
+    };
+  }
+
   /** Re-sends the retained camera status (after a reconnect: the broker may have lost it). */
   publishStatus(): void {
     if (this.status) this.sink.publish(this.sink.topic(...cameraTopic.status(this.opts.camera)), JSON.stringify(this.status), { qos: 1, retain: true, offline: 'latest' });
@@ -205,6 +222,7 @@ export class CameraPipeline {
       }
       if (!this.detectOn) {
         this.events?.onUndetectedFrame(frame);
+        this.preview.offer(frame, []);
         this.setAside++;
         frame.release?.();
         continue;
@@ -304,6 +322,7 @@ export class CameraPipeline {
       this.stats.recordProcessed(latencyMs);
       this.lastProcessedAt = performance.now();
       this.events?.onFrame(frame, results);
+      this.preview.offer(frame, results);
       if (this.log.isLevelEnabled('debug')) {
         this.log.debug({ seq: frame.seq, results: results.map((r) => `${r.label} ${r.score.toFixed(2)}`) }, 'detections');
       }

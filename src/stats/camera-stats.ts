@@ -25,15 +25,35 @@ export interface CameraStatsSnapshot {
   latencyMs: Record<Stage, LatencySummary>;
 }
 
-/** Counters and per-stage latency of one camera; `snapshot` closes an interval. */
+/** The last few frames' latencies, for a live view between stats intervals (which may be a minute apart). */
+const RECENT = 32;
+
+/** Counters and per-stage latency of one camera; `snapshot` closes an interval, `recent` never does. */
 export class CameraStats {
   readonly totals: CameraCounters = { captured: 0, processed: 0, dropped: 0, skipped: 0, errors: 0, restarts: 0, stalls: 0 };
   private readonly windows = Object.fromEntries(STAGES.map((s) => [s, new LatencyWindow()])) as Record<Stage, LatencyWindow>;
   private last: CameraCounters = { ...this.totals };
+  private readonly recentInference = new Float64Array(RECENT);
+  private readonly recentTotal = new Float64Array(RECENT);
+  private recentCount = 0;
 
   recordProcessed(times: StageTimes): void {
     this.totals.processed++;
     for (const s of STAGES) this.windows[s].add(times[s]);
+    const i = this.recentCount++ % RECENT;
+    this.recentInference[i] = times.inference;
+    this.recentTotal[i] = times.total;
+  }
+
+  /** Median inference and end-to-end latency of the last frames (up to 32), without closing the interval. */
+  recent(): { frames: number; inferenceMs: number | null; totalMs: number | null } {
+    const n = Math.min(this.recentCount, RECENT);
+    const median = (xs: Float64Array): number | null => {
+      if (n === 0) return null;
+      const sorted = xs.slice(0, n).sort();
+      return Math.round(sorted[(n - 1) >> 1]! * 100) / 100;
+    };
+    return { frames: n, inferenceMs: median(this.recentInference), totalMs: median(this.recentTotal) };
   }
 
   snapshot(intervalSec: number): CameraStatsSnapshot {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'node:http';
-import { HttpServer, type HealthReport, type HealthSource } from '../../src/http/server.js';
+import { HttpServer, type HealthReport, type HealthSource, type LiveReport } from '../../src/http/server.js';
 import { MetricsRecorder } from '../../src/http/metrics.js';
 import { createLogger, silentLogger } from '../../src/system/logger.js';
 import { AllowedHosts, hostOf } from '../../src/http/allowed-hosts.js';
@@ -20,8 +20,13 @@ class FakeSource implements HealthSource {
   stats(): StatsPayload | undefined {
     return this.payload;
   }
-  latestSnapshot(): { camera: string; jpeg: Buffer; ts: string } | undefined {
-    return this.snapshot;
+  async preview(camera?: string): Promise<{ camera: string; jpeg: Buffer; ts: string } | undefined> {
+    this.previewAsked.push(camera);
+    return camera === undefined || camera === this.snapshot?.camera ? this.snapshot : undefined;
+  }
+  previewAsked: (string | undefined)[] = [];
+  live(): LiveReport {
+    return { ts: '2026-01-01T00:00:00.000Z', backend: 'cpu', mqtt: { state: 'connected' }, cameras: {} };
   }
 }
 
@@ -96,6 +101,13 @@ describe('HttpServer', () => {
     expect(Buffer.from(await r.arrayBuffer())).toEqual(source.snapshot.jpeg);
     r = await fetch(`${base}/api/stats`);
     expect(await r.json()).toEqual({ v: 1, ts: 'x' });
+    // Per camera: ?camera=NAME, with a 404 naming an unknown one.
+    expect((await fetch(`${base}/snapshot.jpg?camera=${encodeURIComponent('front door')}`)).status).toBe(200);
+    r = await fetch(`${base}/snapshot.jpg?camera=garden`);
+    expect(r.status).toBe(404);
+    expect(await r.json()).toEqual({ error: 'no frame yet from camera "garden"' });
+    expect(source.previewAsked).toEqual([undefined, undefined, 'front door', 'garden']);
+    expect(await (await fetch(`${base}/api/live`)).json()).toMatchObject({ backend: 'cpu', cameras: {} });
   });
 
   it('serves the live page at /', async () => {
