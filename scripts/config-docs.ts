@@ -1,9 +1,9 @@
 /**
- * Keeps the config reference in README.md in step with the schema.
+ * Keeps the config reference in docs/configuration.md in step with the schema.
  *   npx tsx scripts/config-docs.ts           print the reference
- *   npx tsx scripts/config-docs.ts --write   rewrite the block between the markers in README.md
- *   npx tsx scripts/config-docs.ts --check   exit 1 when README.md's block is out of date (for CI)
- *   --readme FILE                            another file instead of the project's README.md
+ *   npx tsx scripts/config-docs.ts --write   rewrite the block between the markers in docs/configuration.md
+ *   npx tsx scripts/config-docs.ts --check   exit 1 when the block is out of date (for CI)
+ *   --readme FILE                            another file instead of docs/configuration.md
  */
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -11,14 +11,14 @@ import { renderConfigReference } from '../src/config/index.js';
 
 const START = '<!-- config-reference:start -->';
 const END = '<!-- config-reference:end -->';
-const PROJECT_README = fileURLToPath(new URL('../README.md', import.meta.url));
+const PROJECT_README = fileURLToPath(new URL('../docs/configuration.md', import.meta.url));
 
 /** README text with the block replaced, or an explanation of why it cannot be. */
 export function replaceBlock(readme: string, reference: string): { text: string } | { error: string } {
   const start = readme.indexOf(START);
   const end = readme.indexOf(END);
   if (start < 0 || end < 0 || end < start) {
-    return { error: `the README has no "${START}" ... "${END}" markers: add them where the config reference belongs` };
+    return { error: `the file has no "${START}" ... "${END}" markers: add them where the config reference belongs` };
   }
   return { text: `${readme.slice(0, start + START.length)}\n${reference}${readme.slice(end)}` };
 }
@@ -43,15 +43,15 @@ function main(argv: string[]): number {
     return 1;
   }
   if (next.text === readme) {
-    console.log('config-docs: README.md config reference is up to date');
+    console.log(`config-docs: ${README} is up to date`);
     return 0;
   }
   if (mode === 'check') {
-    console.error('config-docs: README.md config reference is out of date; run `npx tsx scripts/config-docs.ts --write`');
+    console.error(`config-docs: the config reference in ${README} is out of date; run \`npm run docs:config\``);
     return 1;
   }
   fs.writeFileSync(README, next.text);
-  console.log('config-docs: README.md config reference rewritten');
+  console.log(`config-docs: ${README} config reference rewritten`);
   return 0;
 }
 

@@ -4,7 +4,7 @@ import { CONFIG_ENV } from './load.js';
 import { appSchema } from './schema.js';
 import { leaves, type SchemaTree, type Setting } from './setting.js';
 
-/** The README's config reference, generated from the same schemas the loader validates with. */
+/** The config reference (docs/configuration.md), generated from the same schemas the loader validates with. */
 export function renderConfigReference(): string {
   const out = [
     '<!-- Generated from src/config by `npx tsx scripts/config-docs.ts --write`; edit the schema, not this block. -->',
