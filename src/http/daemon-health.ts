@@ -65,6 +65,10 @@ export class DaemonHealth implements HealthSource {
     return pipeline?.preview.request();
   }
 
+  cameras(): string[] {
+    return [...this.pipelines().keys()];
+  }
+
   live(): LiveReport {
     return {
       ts: new Date().toISOString(),

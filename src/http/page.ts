@@ -186,7 +186,7 @@ export const LIVE_PAGE = `<!doctype html>
   async function pollStats() {
     try {
       const r = await fetch('/api/stats', { cache: 'no-store' });
-      if (r.ok) renderStats(await r.json());
+      if (r.status === 200) renderStats(await r.json());
     } catch (e) {
       /* pollLive reports an unreachable daemon */
     }
@@ -196,7 +196,7 @@ export const LIVE_PAGE = `<!doctype html>
     const t = tiles.get(name);
     try {
       const r = await fetch('/snapshot.jpg?camera=' + encodeURIComponent(name), { cache: 'no-store' });
-      if (r.ok) {
+      if (r.status === 200) {
         const url = URL.createObjectURL(await r.blob());
         t.img.onload = () => { if (t.url && t.url !== url) URL.revokeObjectURL(t.url); t.url = url; };
         t.img.src = url;

@@ -32,6 +32,8 @@ export interface HealthSource {
   preview(camera?: string): Promise<{ camera: string; jpeg: Buffer; ts: string } | undefined>;
   /** What the live page polls every second: each camera's state, counters and recent latency, without waiting for stats. */
   live(): LiveReport;
+  /** The running cameras' names. */
+  cameras(): string[];
   metrics: MetricsRecorder;
 }
 
@@ -164,15 +166,18 @@ export class HttpServer {
       case '/metrics':
         return { status: 200, type: this.source.metrics.contentType, body: await this.source.metrics.text() };
       case '/api/stats': {
+        // 204 until the first interval closes (60 s by default): nothing is wrong, and browsers log a 404 as an error.
         const stats = this.source.stats();
-        return stats ? json(200, stats) : json(404, { error: 'no stats interval yet' });
+        return stats ? json(200, stats) : { status: 204, type: 'application/json; charset=utf-8', body: '' };
       }
       case '/api/live':
         return json(200, this.source.live());
       case '/snapshot.jpg': {
         const camera = new URLSearchParams(req.url!.slice(path.length).replace(/^\?/, '').replace(/#.*$/, '')).get('camera') ?? undefined;
+        if (camera !== undefined && !this.source.cameras().includes(camera)) return json(404, { error: `no camera ${JSON.stringify(camera)}` });
         const snap = await this.source.preview(camera);
-        if (!snap) return json(404, { error: camera === undefined ? 'no frame yet' : `no frame yet from camera ${JSON.stringify(camera)}` });
+        // 204 while a camera has given no frame yet (or has none to give): the page keeps its last picture.
+        if (!snap) return { status: 204, type: 'image/jpeg', body: '' };
         return { status: 200, type: 'image/jpeg', body: snap.jpeg, headers: { 'x-camera': encodeURIComponent(snap.camera), 'x-frame-time': encodeURIComponent(snap.ts) } };
       }
       case '/':

@@ -37,7 +37,7 @@ describe('the live page of a running daemon', () => {
         return Object.values(live.cameras).every((c) => c.totals.processed > 0 && typeof c.recent.inferenceMs === 'number');
       }, 30_000, 'both cameras processing, with a recent inference time');
       expect(Object.keys(live!.cameras).sort()).toEqual(['cats', 'hopper']);
-      expect((await fetch(`${url}api/stats`)).status).toBe(404); // no stats interval yet, and the live numbers are there
+      expect((await fetch(`${url}api/stats`)).status).toBe(204); // no stats interval yet, and the live numbers are there
 
       for (const camera of ['cats', 'hopper']) {
         const r = await fetch(`${url}snapshot.jpg?camera=${camera}`);

@@ -52,6 +52,9 @@ class TickingSource implements HealthSource {
   async preview(camera?: string): Promise<{ camera: string; jpeg: Buffer; ts: string } | undefined> {
     return this.frames.get(camera ?? 'front');
   }
+  cameras(): string[] {
+    return ['front', 'back'];
+  }
   live(): LiveReport {
     const i = this.tick;
     const cam = (n: number, state: string) => ({

@@ -25,6 +25,9 @@ class FakeSource implements HealthSource {
     return camera === undefined || camera === this.snapshot?.camera ? this.snapshot : undefined;
   }
   previewAsked: (string | undefined)[] = [];
+  cameras(): string[] {
+    return ['front door'];
+  }
   live(): LiveReport {
     return { ts: '2026-01-01T00:00:00.000Z', backend: 'cpu', mqtt: { state: 'connected' }, cameras: {} };
   }
@@ -83,13 +86,12 @@ describe('HttpServer', () => {
     expect(await r.text()).toContain('mobilenet_edge_inference_seconds_count{backend="edgetpu"} 1');
   });
 
-  it('serves the latest snapshot as JPEG, 404 JSON while there is none; /api/stats likewise', async () => {
+  it('serves the latest frame as JPEG, 204 while there is none yet (browsers log a 404 as an error); /api/stats likewise', async () => {
     const source = new FakeSource();
     const base = await serve(source);
     let r = await fetch(`${base}/snapshot.jpg`);
-    expect(r.status).toBe(404);
-    expect(await r.json()).toHaveProperty('error');
-    expect((await fetch(`${base}/api/stats`)).status).toBe(404);
+    expect(r.status).toBe(204);
+    expect((await fetch(`${base}/api/stats`)).status).toBe(204);
 
     source.snapshot = { camera: 'front door', jpeg: Buffer.from([0xff, 0xd8, 0xff, 0xd9]), ts: '2026-01-01T00:00:00.000Z' };
     source.payload = { v: 1, ts: 'x' } as unknown as StatsPayload;
@@ -105,8 +107,8 @@ describe('HttpServer', () => {
     expect((await fetch(`${base}/snapshot.jpg?camera=${encodeURIComponent('front door')}`)).status).toBe(200);
     r = await fetch(`${base}/snapshot.jpg?camera=garden`);
     expect(r.status).toBe(404);
-    expect(await r.json()).toEqual({ error: 'no frame yet from camera "garden"' });
-    expect(source.previewAsked).toEqual([undefined, undefined, 'front door', 'garden']);
+    expect(await r.json()).toEqual({ error: 'no camera "garden"' });
+    expect(source.previewAsked).toEqual([undefined, undefined, 'front door']);
     expect(await (await fetch(`${base}/api/live`)).json()).toMatchObject({ backend: 'cpu', cameras: {} });
   });
 
