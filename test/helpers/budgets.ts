@@ -19,3 +19,13 @@ export const STOP_MS = 20_000;
 
 /** Something the daemon does next while it runs (a reload line, the next detections, a state change). */
 export const NEXT_MS = 30_000;
+
+/** Per-test timeout for a test that makes `runs` CLI runs one after another (vitest's 30 s default is a few slow starts). */
+export const cliTestMs = (runs: number): number => runs * CLI_RUN_MS;
+
+/**
+ * detector.inferenceTimeoutMs for daemons in tests that are not about that timeout. The default (2 s) killed the CPU
+ * SSD's host as hung on this machine at a load average of 10 (no inference finished for 8 s after the start), which
+ * lost frames and restarted the host; the tests of the timeout itself set their own.
+ */
+export const INFERENCE_TIMEOUT_MS = 30_000;
