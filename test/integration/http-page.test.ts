@@ -91,6 +91,13 @@ class TickingSource implements HealthSource {
   }
 }
 
+/**
+ * Bounds each browser step (launch, load, a change to show up): only a failing step reaches it. Chromium is slow to
+ * start and render on a loaded 2-core machine; the page polls every second and the fake source moves every second.
+ */
+const BROWSER_MS = 20_000;
+/** Launching it: a launch that times out skips the test (as a missing Chromium does), so this one is longer still. */
+const LAUNCH_MS = 60_000;
 let missing: string | undefined = existsSync(CHROMIUM) ? undefined : `${CHROMIUM} not found (Debian package chromium: apt-get install -y chromium)`;
 let browser: Browser | undefined;
 let server: HttpServer | undefined;
@@ -104,11 +111,11 @@ beforeAll(async () => {
   if (missing) return;
   try {
     const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, timeout: 20_000 });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, timeout: LAUNCH_MS });
   } catch (err) {
     missing = `Chromium at ${CHROMIUM} could not be launched by playwright-core: ${(err as Error).message.split('\n')[0]}`;
   }
-}, 30_000);
+}, LAUNCH_MS + 30_000);
 
 afterAll(async () => {
   await browser?.close();
@@ -117,7 +124,7 @@ afterAll(async () => {
 });
 
 describe('live page in headless Chromium', () => {
-  it('shows the latest frame, the numbers and the latency chart, and keeps them current', { timeout: 30_000 }, async (ctx) => {
+  it('shows the latest frame, the numbers and the latency chart, and keeps them current', { timeout: 6 * BROWSER_MS }, async (ctx) => {
     if (missing) {
       console.warn(`SKIPPED live page browser test: ${missing}`);
       ctx.skip(missing);
@@ -130,14 +137,14 @@ describe('live page in headless Chromium', () => {
     });
     // Browser-side code goes in as strings: the project compiles without the DOM lib.
     const inPage = <T>(expr: string): Promise<T> => page.evaluate(expr) as Promise<T>;
-    const until = (expr: string, arg?: unknown, timeout = 5_000) =>
+    const until = (expr: string, arg?: unknown, timeout = BROWSER_MS) =>
       page.waitForFunction(arg === undefined ? expr : `(${expr})(${JSON.stringify(arg)})`, undefined, { timeout });
     const text = (id: string) => `document.getElementById(${JSON.stringify(id)}).textContent`;
     const snapshot = "document.getElementById('snapshot')";
     try {
-      await page.goto(base, { timeout: 10_000 });
+      await page.goto(base, { timeout: BROWSER_MS });
 
-      await until(`${snapshot}.naturalWidth > 0`, undefined, 10_000);
+      await until(`${snapshot}.naturalWidth > 0`);
       expect(await inPage(`[${snapshot}.naturalWidth, ${snapshot}.naturalHeight]`)).toEqual([160, 120]);
 
       await until(`/^\\d+\\.\\d$/.test(${text('inference-p50')})`);
