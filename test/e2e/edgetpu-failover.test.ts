@@ -58,7 +58,7 @@ async function startDaemon(world: TpuWorld, name: string) {
       cameras: { cam: { source: { type: 'files', path: image('grace_hopper.bmp'), fps: 1000 / FRAME_MS }, detect: { fps: 0 } } },
       detector: stubDetectorConfig(world, { inferenceTimeoutMs: INFERENCE_TIMEOUT_MS, recoverIntervalSec: RECOVER_SEC }),
       filters: { minScore: 0 },
-      mqtt: { topicPrefix: prefix },
+      mqtt: { topicPrefix: prefix, clientId: `${prefix}-daemon` }, // the broker is shared: a client id of its own
       stats: { intervalSec: 1 },
     }),
   );
