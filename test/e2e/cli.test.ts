@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { cliTestMs } from '../helpers/budgets.js';
 import { runCli, spawnCli, waitExit } from '../helpers/cli.js';
 import { pngBomb } from '../helpers/image-bombs.js';
 import { SSD_V1, V2_224, image, model } from '../helpers/paths.js';
@@ -9,7 +10,8 @@ import { SSD_V1, V2_224, image, model } from '../helpers/paths.js';
 const dir = mkdtempSync(join(tmpdir(), 'me-cli-'));
 const noStack = (s: string): void => expect(s).not.toMatch(/\n\s+at .+\(.*:\d+:\d+\)/);
 
-describe('mobilenet-edge detect', () => {
+// Every test runs the CLI from source (2-5 s to start on a loaded machine): each gets a budget per run it makes.
+describe('mobilenet-edge detect', { timeout: cliTestMs(1) }, () => {
   it('| head -1: ends quietly when the reader goes away (status 141 like a SIGPIPE), no EPIPE stack', async () => {
     // Many images, so that lines are still to be written when the reader has gone.
     const images = Array.from({ length: 8 }, () => ['cat.bmp', 'bird.bmp', 'grace_hopper.bmp'].map(image)).flat();
@@ -80,7 +82,7 @@ describe('mobilenet-edge detect', () => {
     const b = await runCli(['detect', '--model', model('mobilenet_v1_0.25_128_quant_edgetpu.tflite'), image('cat.bmp')]);
     expect(b.code).toBe(65);
     expect(b.stderr).toMatch(/compiled for the Edge TPU.*CPU twin/);
-  });
+  }, cliTestMs(2));
 
   it('bad usage exits 64 with a pointer to --help', async () => {
     const r = await runCli(['detect', '--bogus', image('cat.bmp')]);
@@ -90,7 +92,7 @@ describe('mobilenet-edge detect', () => {
   });
 });
 
-describe('configs and the run command', () => {
+describe('configs and the run command', { timeout: cliTestMs(1) }, () => {
   const write = (name: string, body: unknown): string => {
     const f = join(dir, name);
     writeFileSync(f, typeof body === 'string' ? body : JSON.stringify(body));
@@ -120,7 +122,7 @@ describe('configs and the run command', () => {
       expect(r.stderr).toContain('mqtt.url');
       noStack(r.stderr);
     }
-  });
+  }, cliTestMs(2));
 
   it('run with a model that is not a TFLite file: a config error naming the key and the file, exit 78 (systemd does not restart)', async () => {
     const notModel = write('fake.tflite', 'not a model at all');
@@ -142,5 +144,5 @@ describe('configs and the run command', () => {
     const bad = await runCli(['frobnicate']);
     expect(bad.code).toBe(64);
     expect(bad.stderr).toContain('unknown command "frobnicate"');
-  });
+  }, cliTestMs(6));
 });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkConfigCommand } from '../../src/cli/check-config.js';
 import { runCommand } from '../../src/cli/run.js';
+import { cliTestMs } from '../helpers/budgets.js';
 import { captureIo, runCli } from '../helpers/cli.js';
 import { IMAGES, SSD_V1, V1_025, model } from '../helpers/paths.js';
 import { rmSync } from 'node:fs';
@@ -91,5 +92,5 @@ describe('check-config and run agree on what they refuse', () => {
     const res = await runCli(['check-config', '--config', cfg]);
     expect(res.stderr).toContain('is valid');
     expect(res.code).toBe(0);
-  });
+  }, cliTestMs(1));
 });

@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnCli, waitExit } from '../helpers/cli.js';
 import { Subscriber, clearRetained, uniquePrefix } from '../helpers/mqtt.js';
+import { INFERENCE_TIMEOUT_MS, NEXT_MS, START_MS, STOP_MS } from '../helpers/budgets.js';
 import { SSD_V1, image } from '../helpers/paths.js';
+import { until } from '../helpers/wait.js';
 
 interface DetectionsMsg {
   v: number;
@@ -65,8 +67,10 @@ describe('the daemon end to end (files source, SSD on the CPU, real mosquitto)',
         device: { id: 'e2e-device' },
         log: { level: 'info' },
         cameras: { door: { source: { type: 'files', path: frames, fps: 10, loop: true }, detect: { fps: 0 } } },
-        detector: { backend: 'cpu', model: { cpu: SSD_V1 } },
-        mqtt: { url: 'mqtt://127.0.0.1:1883', topicPrefix: prefix },
+        detector: { backend: 'cpu', model: { cpu: SSD_V1 }, inferenceTimeoutMs: INFERENCE_TIMEOUT_MS },
+        // Its own client id: the broker is shared, and a second daemon with the same id (another run of this test)
+        // would take the session over.
+        mqtt: { url: 'mqtt://127.0.0.1:1883', topicPrefix: prefix, clientId: `${prefix}-daemon` },
         stats: { intervalSec: 1 },
       }),
     );
@@ -74,12 +78,13 @@ describe('the daemon end to end (files source, SSD on the CPU, real mosquitto)',
     const sub = await Subscriber.connect(`${prefix}/#`);
     const daemon = spawnCli(['run', '--config', config]);
     try {
-      await sub.waitFor((m) => m.topic === `${base}/availability` && m.payload.toString() === 'online', 20_000, 'online');
-      await sub.waitFor(() => sub.on(`${base}/door/detections`).length >= 6, 20_000, '6 detections');
+      await sub.waitFor((m) => m.topic === `${base}/availability` && m.payload.toString() === 'online', START_MS, 'online');
+      await sub.waitFor(() => sub.on(`${base}/door/detections`).length >= 6, NEXT_MS, '6 detections');
+      // Stats counting both (a loaded machine may publish one after the skip and before the first inference).
       const stats = await sub.waitFor(
-        (m) => m.topic === `${base}/stats` && JSON.parse(m.payload.toString()).cameras?.door?.totals?.skipped > 0,
-        10_000,
-        'stats counting the corrupt file',
+        (m) => m.topic === `${base}/stats` && JSON.parse(m.payload.toString()).cameras?.door?.totals?.skipped > 0 && JSON.parse(m.payload.toString()).cameras.door.totals.processed > 0,
+        NEXT_MS,
+        'stats counting the corrupt file and processed frames',
       );
       const detections = sub.on(`${base}/door/detections`).map((m) => JSON.parse(m.payload.toString()) as DetectionsMsg);
       detections.forEach(assertDetections);
@@ -101,15 +106,15 @@ describe('the daemon end to end (files source, SSD on the CPU, real mosquitto)',
     } finally {
       daemon.kill('SIGTERM');
     }
-    const exit = await waitExit(daemon, 5000);
+    const exit = await waitExit(daemon, STOP_MS);
     expect(exit).toEqual({ code: 0, signal: null });
-    await sub.waitFor((m) => m.topic === `${base}/availability` && m.payload.toString() === 'offline', 3000, 'offline');
+    await sub.waitFor((m) => m.topic === `${base}/availability` && m.payload.toString() === 'offline', NEXT_MS, 'offline');
     await sub.close();
     const late = await Subscriber.connect(`${base}/availability`);
-    const retained = await late.waitFor(() => true, 3000, 'retained availability');
+    const retained = await late.waitFor(() => true, NEXT_MS, 'retained availability');
     expect(retained.payload.toString()).toBe('offline');
     await late.close();
-  }, 60_000);
+  }, START_MS + 2 * NEXT_MS + STOP_MS + 2 * NEXT_MS);
 
   it('keeps running without a broker and exits 0 on SIGTERM', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'me-e2e-nobroker-'));
@@ -124,12 +129,12 @@ describe('the daemon end to end (files source, SSD on the CPU, real mosquitto)',
       }),
     );
     const daemon = spawnCli(['run', '--config', config]);
-    const deadline = Date.now() + 20_000;
-    while (!/"processed":[1-9].*"msg":"stats"/.test(daemon.output().stdout) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    const out = daemon.output().stdout;
-    expect(out).toMatch(/MQTT broker unreachable/);
-    expect(out).toMatch(/"processed":[1-9].*"msg":"stats"/);
-    daemon.kill('SIGTERM');
-    expect(await waitExit(daemon, 5000)).toEqual({ code: 0, signal: null });
-  }, 40_000);
+    try {
+      await until(() => /"processed":[1-9].*"msg":"stats"/.test(daemon.output().stdout), START_MS, 'stats counting processed frames');
+      expect(daemon.output().stdout).toMatch(/MQTT broker unreachable/);
+    } finally {
+      daemon.kill('SIGTERM');
+    }
+    expect(await waitExit(daemon, STOP_MS)).toEqual({ code: 0, signal: null });
+  }, START_MS + STOP_MS);
 });

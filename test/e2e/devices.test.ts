@@ -1,11 +1,12 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { cliTestMs } from '../helpers/budgets.js';
 import { runCli } from '../helpers/cli.js';
 import { BROKEN_LIBRARY, STUB_LIBRARY } from '../helpers/edgetpu-stub.js';
 import { makeTpuWorld, stubDetectorConfig } from '../helpers/tpu-world.js';
 
-describe('mobilenet-edge devices', () => {
+describe('mobilenet-edge devices', { timeout: cliTestMs(1) }, () => {
   const world = makeTpuWorld();
   writeFileSync(join(world.root, 'dev', 'video0'), '');
   writeFileSync(join(world.root, 'dev', 'apex_0'), '');
@@ -27,7 +28,7 @@ describe('mobilenet-edge devices', () => {
     expect(text.stdout).toMatch(/usb .*18d1:9302.*USB 3/);
     expect(text.stdout).toMatch(/libedgetpu: .*libedgetpu-stub\.so\.1: loads/);
     expect(text.stdout).toMatch(/auto would pick: edgetpu/);
-  });
+  }, cliTestMs(2));
 
   it('with libedgetpu absent: says so and picks the CPU', async () => {
     const r = await runCli(['devices', '--config', config, '--library', '/nonexistent/libedgetpu.so.1', '--json']);

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { cliTestMs } from '../helpers/budgets.js';
 import { runCli } from '../helpers/cli.js';
 import { V1_025 } from '../helpers/paths.js';
 
 // Needs src/main.ts to route 'inspect' to inspectCommand (COMMANDS table): fails with 64 "unknown command" until then.
-describe('mobilenet-edge inspect', () => {
+describe('mobilenet-edge inspect', { timeout: cliTestMs(1) }, () => {
   it('--json on MobileNet v1 0.25-128: one object with the cost, the family and the Table 2 shares', async () => {
     const r = await runCli(['inspect', V1_025, '--json']);
     expect(r.stderr).toBe('');

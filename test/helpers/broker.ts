@@ -43,7 +43,7 @@ export class TestBroker {
   async start(): Promise<void> {
     const args = this.config ? ['-c', this.config] : ['-p', String(this.port)];
     this.child = spawn('mosquitto', args, { stdio: 'ignore' });
-    const deadline = Date.now() + 5000;
+    const deadline = Date.now() + 20_000; // bounds only a broker that never comes up; a loaded machine is slow to start one
     while (!(await reachable(this.port))) {
       if (Date.now() > deadline) throw new Error(`mosquitto did not start on port ${this.port}`);
       await new Promise((r) => setTimeout(r, 50));

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import type { CliIo } from '../../src/cli/exit-codes.js';
+import { CLI_RUN_MS } from './budgets.js';
 import { ROOT } from './paths.js';
 
 const MAIN = resolve(ROOT, 'src', 'main.ts');
@@ -26,7 +27,7 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<CliResult> {
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = CLI_RUN_MS): Promise<CliResult> {
   const child = spawnCli(args, env);
   return new Promise((resolveRun, reject) => {
     const timer = setTimeout(() => {

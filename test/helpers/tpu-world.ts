@@ -49,11 +49,20 @@ export function makeTpuWorld(): TpuWorld {
   };
 }
 
+/**
+ * The stub world's inferenceTimeoutMs, generous on purpose: the daemon derives the Edge TPU's model-load timeout from
+ * it (5x, at least 3 s), and that load includes starting the host process, which from source (node --import tsx) takes
+ * 2-5 s on a loaded 2-core machine. At 500 ms, TPU loads timed out there (3 s) and a CPU inference that waited for a
+ * core was killed as a hang, losing frames; a test of the timeout itself sets its own.
+ */
+export const STUB_INFERENCE_TIMEOUT_MS = 4000;
+
+/** The daemon's detector config for the stub world. */
 export const stubDetectorConfig = (w: TpuWorld, extra: Record<string, unknown> = {}) => ({
   backend: 'auto',
   model: { cpu: w.cpuModel, edgetpu: w.tpuModel },
   edgetpu: { library: STUB_LIBRARY, probeRoot: w.root, device: '' },
-  inferenceTimeoutMs: 500,
+  inferenceTimeoutMs: STUB_INFERENCE_TIMEOUT_MS,
   recoverIntervalSec: 1,
   ...extra,
 });

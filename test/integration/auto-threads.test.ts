@@ -87,6 +87,11 @@ describe('detector.threads 0 (measured once)', () => {
 
   it('measures the real runtime in an inference process', async () => {
     const fps = await rawLoopMeasure(V1_025, 128 * 128 * 3)(1);
-    expect(fps).toBeGreaterThan(20); // MobileNet v1 0.25-128 runs at hundreds of fps on any CPU
-  }, 30_000);
+    // A real figure: MobileNet v1 0.25-128 runs at ~300 fps on an idle core here, 38-55 with the machine loaded (the
+    // bench's raw loop, the same measure), so how fast is not the claim (it was "> 20"). The bounds catch nothing
+    // measured (0 or NaN) and a rate off by 1000 (per ms, or ms for s); ms mistaken for fps is the arithmetic's
+    // unit test (fpsFromMeanMs in bench-stats.test.ts): under load both are near 30.
+    expect(fps).toBeGreaterThan(1);
+    expect(fps).toBeLessThan(10_000);
+  }, 60_000); // a host started from source (2-5 s on a loaded machine), then the measurement
 });

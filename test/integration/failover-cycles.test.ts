@@ -5,7 +5,11 @@ import { createDetector } from '../../src/inference/create-detector.js';
 import type { DetectorState } from '../../src/inference/failover-detector.js';
 import { silentLogger } from '../../src/system/logger.js';
 import { makeTpuWorld, stubDetectorConfig } from '../helpers/tpu-world.js';
+import { START_MS, STOP_MS } from '../helpers/budgets.js';
 import { until } from '../helpers/wait.js';
+
+/** 21 cycles, each loading a fresh TPU host from source: 3.5 s a cycle with one core busy, several times that under more load. */
+const TEST_MS = 600_000;
 
 /** Direct children of this process with their state letter (Z = zombie), leaving out the ps that lists them. */
 function children(): { pid: number; stat: string; comm: string }[] {
@@ -28,7 +32,8 @@ describe('20 failover/recovery cycles on the stub Edge TPU', () => {
       threads: 1,
       resize: 'stretch',
       topK: 5,
-      ...stubDetectorConfig(world, { recoverIntervalSec: 0.05, inferenceTimeoutMs: 1000 }),
+      // The helper's inference timeout: at 1000 ms the TPU load timeout (5 s) failed loads of hosts slow to start.
+      ...stubDetectorConfig(world, { recoverIntervalSec: 0.05 }),
     } as unknown as DetectorConfig;
     let state: DetectorState | undefined;
     const detector = await createDetector(cfg, silentLogger(), { onState: (s) => (state = s) });
@@ -39,7 +44,7 @@ describe('20 failover/recovery cycles on the stub Edge TPU', () => {
       world.setMode('abort-after:0');
       expect((await detector.detect(input)).backend).toBe('cpu'); // the same frame, answered by the CPU twin
       world.setMode('works');
-      await until(() => state?.backend === 'edgetpu' && state.recoveries === i, 15_000, `recovery ${i}`);
+      await until(() => state?.backend === 'edgetpu' && state.recoveries === i, START_MS, `recovery ${i}`);
     };
     await cycle(1); // warm-up: first loads, caches
     const rssBefore = process.memoryUsage().rss;
@@ -55,6 +60,6 @@ describe('20 failover/recovery cycles on the stub Edge TPU', () => {
     console.log(`[figures] 20 cycles in ${Date.now() - started} ms; daemon-side RSS growth ${growthMb.toFixed(1)} MB; children ${kids.length}`);
     expect(growthMb).toBeLessThan(15);
     await detector.stop();
-    await until(() => children().length === 0, 3000, 'every host to exit after stop');
-  }, 120_000);
+    await until(() => children().length === 0, STOP_MS, 'every host to exit after stop');
+  }, TEST_MS);
 });

@@ -41,7 +41,7 @@ function startServer(): Promise<{ server: Server; base: string; requests: string
         res.writeHead(200, { 'content-length': body.length });
         return void res.write(body.subarray(0, 1000));
       case 'drip': {
-        // Slow but steady: 100 bytes every 60 ms, which an idle timeout of 300 ms must tolerate.
+        // Slow but steady: 100 bytes every DRIP_MS, which an idle timeout of DRIP_TIMEOUT_MS must tolerate.
         res.writeHead(200, { 'content-length': body.length });
         let off = 0;
         const timer = setInterval(() => {
@@ -51,7 +51,7 @@ function startServer(): Promise<{ server: Server; base: string; requests: string
             clearInterval(timer);
             res.end();
           }
-        }, 60);
+        }, DRIP_MS);
         return void res.on('close', () => clearInterval(timer));
       }
       default:
@@ -64,6 +64,15 @@ function startServer(): Promise<{ server: Server; base: string; requests: string
 }
 
 let manifest: Manifest;
+/**
+ * The drip: 661 bytes in chunks of 100 every 500 ms (3.5 s in all) under an idle timeout of 2 s, so only a timeout
+ * on idleness lets it through, not one on the whole download. The margin (1.5 s) is for a loaded machine: the server
+ * and the client share this process, and a stall longer than the timeout fires the client's timer before the data
+ * is read (at 60 ms and 300 ms, any stall over 0.3 s would have).
+ */
+const DRIP_MS = 500;
+const DRIP_TIMEOUT_MS = 2000;
+
 let srv: Awaited<ReturnType<typeof startServer>>;
 const temps: string[] = [];
 
@@ -172,7 +181,7 @@ describe.skipIf(!existsSync(SHARED))('fetchModels over HTTP from 127.0.0.1 (need
   });
 
   it('does not time out a slow download that keeps progressing', async () => {
-    const { report } = await get('drip', { names: ['coco_labels'], timeoutMs: 300 });
+    const { report } = await get('drip', { names: ['coco_labels'], timeoutMs: DRIP_TIMEOUT_MS });
     expect(report).toMatchObject({ status: 'fetched', verified: true, bytes: 661 });
   });
 

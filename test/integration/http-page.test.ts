@@ -107,6 +107,13 @@ class TickingSource implements HealthSource {
   }
 }
 
+/**
+ * Bounds each browser step (launch, load, a change to show up): only a failing step reaches it. Chromium is slow to
+ * start and render on a loaded 2-core machine; the page polls every second and the fake source moves every second.
+ */
+const BROWSER_MS = 20_000;
+/** Launching it: a launch that times out skips the test (as a missing Chromium does), so this one is longer still. */
+const LAUNCH_MS = 60_000;
 let missing: string | undefined = existsSync(CHROMIUM) ? undefined : `${CHROMIUM} not found (Debian package chromium: apt-get install -y chromium)`;
 let browser: Browser | undefined;
 let server: HttpServer | undefined;
@@ -120,11 +127,11 @@ beforeAll(async () => {
   if (missing) return;
   try {
     const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, timeout: 20_000 });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, timeout: LAUNCH_MS });
   } catch (err) {
     missing = `Chromium at ${CHROMIUM} could not be launched by playwright-core: ${(err as Error).message.split('\n')[0]}`;
   }
-}, 30_000);
+}, LAUNCH_MS + 30_000);
 
 afterAll(async () => {
   await browser?.close();
@@ -133,7 +140,7 @@ afterAll(async () => {
 });
 
 describe('live page in headless Chromium', () => {
-  it('shows the latest frame, the numbers and the latency chart, and keeps them current', { timeout: 30_000 }, async (ctx) => {
+  it('shows the latest frame, the numbers and the latency chart, and keeps them current', { timeout: 6 * BROWSER_MS }, async (ctx) => {
     if (missing) {
       console.warn(`SKIPPED live page browser test: ${missing}`);
       ctx.skip(missing);
@@ -146,16 +153,16 @@ describe('live page in headless Chromium', () => {
     });
     // Browser-side code goes in as strings: the project compiles without the DOM lib.
     const inPage = <T>(expr: string): Promise<T> => page.evaluate(expr) as Promise<T>;
-    const until = (expr: string, arg?: unknown, timeout = 5_000) =>
+    const until = (expr: string, arg?: unknown, timeout = BROWSER_MS) =>
       page.waitForFunction(arg === undefined ? expr : `(${expr})(${JSON.stringify(arg)})`, undefined, { timeout });
     const text = (id: string) => `document.getElementById(${JSON.stringify(id)}).textContent`;
     const tileImg = (camera: string) => `document.querySelector('.tile[data-camera=${JSON.stringify(camera)}] img')`;
     const tileText = (camera: string) => `document.querySelector('.tile[data-camera=${JSON.stringify(camera)}] .caption').textContent`;
     try {
-      await page.goto(base, { timeout: 10_000 });
+      await page.goto(base, { timeout: BROWSER_MS });
 
       // One tile per camera, each with its own latest frame (before: one image for all cameras).
-      await until(`${tileImg('front')}?.naturalWidth > 0 && ${tileImg('back')}?.naturalWidth > 0`, undefined, 10_000);
+      await until(`${tileImg('front')}?.naturalWidth > 0 && ${tileImg('back')}?.naturalWidth > 0`, undefined, BROWSER_MS);
       expect(await inPage(`[${tileImg('front')}.naturalWidth, ${tileImg('back')}.naturalWidth]`)).toEqual([160, 80]);
       await until(`/fps/.test(${tileText('front')})`);
       expect(await inPage<string>(tileText('front'))).toMatch(/online.*detecting.*fps.*inference \d+\.\d ms/);
@@ -164,14 +171,14 @@ describe('live page in headless Chromium', () => {
       expect(await inPage<string>(text('status'))).toMatch(/^edgetpu · MQTT connected · \d{1,2}:\d{2}:\d{2}/);
 
       // The chart moves from the first seconds, before any stats interval (the source gives none for 3 s), with an axis.
-      await until(`document.querySelectorAll('#lines polyline').length === 2 && document.querySelector('#lines polyline').getAttribute('points').trim().split(/\\s+/).length >= 2`, undefined, 10_000);
+      await until(`document.querySelectorAll('#lines polyline').length === 2 && document.querySelector('#lines polyline').getAttribute('points').trim().split(/\\s+/).length >= 2`, undefined, BROWSER_MS);
       const axis = await inPage<string[]>("[...document.querySelectorAll('#grid text')].map((t) => t.textContent)");
       expect(axis).toEqual(expect.arrayContaining(['0', '-5 min', 'now']));
       const firstSrc = await inPage<string>(`${tileImg('front')}.src`);
       await until(`(before) => ${tileImg('front')}.src !== before && ${tileImg('front')}.naturalWidth > 0`, firstSrc);
 
       // The interval numbers come once the stats interval has closed.
-      await until(`/^\\d+\\.\\d$/.test(${text('inference-p50')})`, undefined, 10_000);
+      await until(`/^\\d+\\.\\d$/.test(${text('inference-p50')})`, undefined, BROWSER_MS);
       const ids = ['backend', 'inference-p50', 'fps-processed', 'dropped', 'mqtt-connected'];
       const read = () => inPage<Record<string, string>>(`({${ids.map((id) => `${JSON.stringify(id)}: ${text(id)}`).join(', ')}})`);
       const first = await read();

@@ -81,5 +81,5 @@ describe('MQTT over TLS with client certificates and a password', () => {
     await pub.stop(500);
     expect(lines.join('\n')).toMatch(/self[- ]signed certificate|unable to verify|certificate/i);
     expect(lines.filter((l) => l.includes('MQTT broker unreachable'))).toHaveLength(1);
-  });
+  }, 60_000); // its two waits (8 s and 20 s) bound only failure, and together neared vitest's 30 s default
 });

@@ -31,6 +31,8 @@ for (;;) {
 }
 `;
 
+const WRITER_MS = 60_000;
+
 describe('Outbox survives SIGKILL', () => {
   const cleanup: string[] = [];
   afterEach(() => {
@@ -51,7 +53,8 @@ describe('Outbox survives SIGKILL', () => {
     child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
     const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`writer did not get going: ${out.slice(-200)} ${err}`)), 20_000);
+      // Bounds only a writer that never gets there: it starts from source (2-5 s on a loaded machine), then writes.
+      const timer = setTimeout(() => reject(new Error(`writer did not get going: ${out.slice(-200)} ${err}`)), WRITER_MS);
       child.stdout!.on('data', (c: Buffer) => {
         out += c.toString();
         const last = /pushed (\d+)\n(?![\s\S]*pushed)/.exec(out);
@@ -87,5 +90,5 @@ describe('Outbox survives SIGKILL', () => {
     } finally {
       await outbox.close();
     }
-  });
+  }, WRITER_MS + 30_000);
 });

@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { replaceBlock } from '../../scripts/config-docs.js';
 import { appSchema, cameraSchemas, commonCameraSchema, renderConfigReference } from '../../src/config/index.js';
 import { leaves, type SchemaTree } from '../../src/config/setting.js';
+import { cliTestMs } from '../helpers/budgets.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const reference = renderConfigReference();
@@ -58,7 +59,8 @@ describe('renderConfigReference', () => {
   });
 });
 
-describe('scripts/config-docs.ts', () => {
+// Each run starts npx and tsx (2-5 s on a loaded machine): a budget per run, as for the CLI's own tests.
+describe('scripts/config-docs.ts', { timeout: cliTestMs(1) }, () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'config-docs-'));
   afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
   const readme = '# mobilenet-edge\n\n## Config\n\n<!-- config-reference:start -->\nold\n<!-- config-reference:end -->\n\n## More\n';
@@ -83,7 +85,7 @@ describe('scripts/config-docs.ts', () => {
     expect((await run('--write', '--readme', file)).code).toBe(0);
     expect(fs.readFileSync(file, 'utf8')).toBe(readme.replace('old\n', reference));
     expect((await run('--check', '--readme', file)).code).toBe(0);
-  });
+  }, cliTestMs(3));
 
   it('says clearly when the README is missing', async () => {
     const res = await run('--check', '--readme', path.join(tmp, 'absent.md'));

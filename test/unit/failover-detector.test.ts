@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Detector, DetectResult } from '../../src/inference/detector.js';
 import { FailoverDetector, type DetectorState, type FailoverOptions } from '../../src/inference/failover-detector.js';
 import { silentLogger } from '../../src/system/logger.js';
@@ -58,7 +58,12 @@ function setup(over: Partial<FailoverOptions> = {}, devices = ['usb:0', 'usb:1']
   return { detector, made, broken, probes, states, cpu, input, latest };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * The recovery probes run on timers: the tests that wait for them move a fake clock (Date included), so what they
+ * see does not depend on how fast the machine is.
+ */
+const fakeClock = (): void => void vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+afterEach(() => void vi.useRealTimers());
 
 describe('FailoverDetector', () => {
   it('spreads frames round-robin over healthy TPUs', async () => {
@@ -84,6 +89,7 @@ describe('FailoverDetector', () => {
   });
 
   it('falls back to the CPU twin when the last TPU fails, with no frame lost, and comes back', async () => {
+    fakeClock();
     const t = setup({}, ['usb']);
     await t.detector.start();
     t.latest('usb').failWith = 'inference host killed by SIGABRT';
@@ -91,23 +97,25 @@ describe('FailoverDetector', () => {
     expect(out.backend).toBe('cpu');
     expect(t.states.at(-1)).toMatchObject({ backend: 'cpu', failovers: 1, recoveries: 0 });
     expect(t.states.at(-1)!.reason).toContain('SIGABRT');
-    await sleep(250);
+    await vi.advanceTimersByTimeAsync(39);
+    expect(t.states.at(-1)).toMatchObject({ backend: 'cpu', recoveries: 0 }); // not before one recoverInterval (40 ms)
+    await vi.advanceTimersByTimeAsync(1);
     expect(t.states.at(-1)).toMatchObject({ backend: 'edgetpu', recoveries: 1, reason: 'Edge TPU recovered' });
     expect((await t.detector.detect(t.input)).backend).toBe('edgetpu');
     await t.detector.stop();
   });
 
   it('backs off when the TPU keeps failing its probe, instead of hammering it', async () => {
+    fakeClock();
     const t = setup({}, ['usb']);
     t.broken.add('usb');
     await t.detector.start();
     expect(t.detector.backend).toBe('cpu');
-    await sleep(900);
+    await vi.advanceTimersByTimeAsync(900);
     await t.detector.stop();
     const gaps = t.probes.slice(1).map((p, i) => p.at - t.probes[i]!.at);
-    expect(gaps.length).toBeGreaterThanOrEqual(3);
-    expect(gaps.length).toBeLessThan(8); // a fixed 40 ms interval would have probed ~20 times
-    expect(gaps[gaps.length - 1]!).toBeGreaterThan(gaps[0]! * 2.5);
+    // The interval (40 ms) doubling after each failure; a fixed interval would have probed ~20 times.
+    expect(gaps).toEqual([40, 80, 160, 320]);
   });
 
   it('mode edgetpu refuses to start without a working TPU, naming why', async () => {

@@ -7,6 +7,8 @@ import { startFrameReader, type FrameRecord } from '../../src/inference/host/fra
 import { encodeRequestHeader } from '../../src/inference/host/frames-wire.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'frame-reader-'));
+/** Bounds only a failing wait: the reader runs in a worker thread, slow to start on a loaded machine. */
+const WAIT_MS = 20_000;
 const cleanups: (() => Promise<unknown> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
@@ -38,7 +40,7 @@ function fifo(name: string): { readFd: number; writeFd: number; close(): void } 
 
 /** Waits for the reader to report the end (it exits by itself then). */
 async function ended(ends: string[]): Promise<void> {
-  const deadline = Date.now() + 5000;
+  const deadline = Date.now() + WAIT_MS;
   while (ends.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
 }
 
@@ -65,7 +67,7 @@ describe('the inference host frame reader', () => {
     // Cut the stream at awkward places: inside a header, inside a frame, across records.
     for (let at = 0, step = 3; at < wire.length; at += step, step = step * 7 + 1) writeSync(writeFd, wire, at, Math.min(step, wire.length - at));
 
-    const deadline = Date.now() + 5000;
+    const deadline = Date.now() + WAIT_MS;
     while (got.length < sizes.length && Date.now() < deadline) await new Promise<void>((r) => ((wake = r), setTimeout(r, 100)));
     expect(got.map((g) => g.id)).toEqual([0, 1, 2, 3, 4, 5]);
     for (const [i, g] of got.entries()) expect(g.data.equals(frame(i, sizes[i]!)), `frame ${i}`).toBe(true);
