@@ -165,7 +165,7 @@ export const appSchema = {
       }),
     },
     inferenceTimeoutMs: setting({
-      doc: 'An inference running longer than this is treated as a hung accelerator: its process is restarted.',
+      doc: 'An Edge TPU inference running longer than this is a hung accelerator: its process is restarted and the frame runs on the CPU. CPU inferences get at least 30 s (a slow CPU is not a hang), Edge TPU model loads at least 10 s (5 times this otherwise).',
       format: int({ min: 1, max: 600_000 }),
       default: 2000,
     }),

@@ -9,6 +9,11 @@ import type { ModelPlan } from './model-plan.js';
 import { planDetectorModels, twinOf } from './detector-models.js';
 import { TfliteDetector } from './tflite-detector.js';
 
+/** Below this a CPU inference is never taken for a hang (detector.inferenceTimeoutMs is for the Edge TPU). */
+export const CPU_MIN_TIMEOUT_MS = 30_000;
+/** An Edge TPU model load (process start included) gets at least this long. */
+export const TPU_MIN_LOAD_TIMEOUT_MS = 10_000;
+
 export function deviceList(cfg: DetectorConfig): string[] {
   return Array.isArray(cfg.edgetpu.device) ? cfg.edgetpu.device : [cfg.edgetpu.device];
 }
@@ -42,8 +47,11 @@ export async function createDetector(cfg: DetectorConfig, log: Logger, hooks: De
     const input = cpuPlan.info.inputWidth * cpuPlan.info.inputHeight * 3;
     threads = (await chooseThreads(cpuPath, hooks.threadsCache ?? null, rawLoopMeasure(cpuPath, input, hooks.signal), log, undefined, hooks.signal)).threads;
   }
+  // The timeout detects a hung accelerator. A CPU inference that is slow is just slow (an SSD on a busy Pi 3 can take
+  // seconds); killing its host would lose the frame and every one after it. Only a CPU host stuck for longer goes.
+  const cpuTimeoutMs = Math.max(cfg.inferenceTimeoutMs, CPU_MIN_TIMEOUT_MS);
   const cpuDetector = (plan: ModelPlan): TfliteDetector =>
-    new TfliteDetector(plan, { backend: 'cpu', threads, inferenceTimeoutMs: cfg.inferenceTimeoutMs }, log);
+    new TfliteDetector(plan, { backend: 'cpu', threads, inferenceTimeoutMs: cpuTimeoutMs }, log);
 
   if (!tpuPath || !tpuPlan) {
     const detector = cpuDetector(cpuPlan!); // planDetectorModels guarantees a CPU model when there is no TPU one
@@ -65,8 +73,9 @@ export async function createDetector(cfg: DetectorConfig, log: Logger, hooks: De
           backend: 'edgetpu',
           threads,
           inferenceTimeoutMs: cfg.inferenceTimeoutMs,
-          // Loading sends the model to the TPU (and firmware, the first time): slower than one inference.
-          loadTimeoutMs: Math.max(3000, 5 * cfg.inferenceTimeoutMs),
+          // Loading sends the model to the TPU (and firmware, the first time): slower than one inference. The timer also
+          // covers starting the inference process, which a busy Pi takes seconds to do: hence the 10 s floor.
+          loadTimeoutMs: Math.max(TPU_MIN_LOAD_TIMEOUT_MS, 5 * cfg.inferenceTimeoutMs),
           delegate: { path: coral.node!.path, options: coral.options },
           restartOnCrash: false,
         },

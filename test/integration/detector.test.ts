@@ -11,6 +11,8 @@ import type { Detection } from '../../src/inference/types.js';
 import { silentLogger } from '../../src/system/logger.js';
 import { SSD_V1, V1_025, V2_224, image, model } from '../helpers/paths.js';
 import { until } from '../helpers/wait.js';
+import { createDetector } from '../../src/inference/create-detector.js';
+import type { DetectorConfig } from '../../src/config/index.js';
 
 const plan = (path: string, extra: Partial<PlanOptions> = {}) => planModel(path, { kind: 'auto', labelsPath: null, topK: 5, ...extra });
 const started: TfliteDetector[] = [];
@@ -147,5 +149,31 @@ describe('stopping', () => {
     const out = await inFlight;
     expect(out.results.length).toBeGreaterThan(0);
     expect(d.hostPid).toBe(pid);
+  });
+});
+
+describe('createDetector: what inferenceTimeoutMs means on the CPU', () => {
+  it('a slow CPU inference is not a hang: with inferenceTimeoutMs 1 the SSD still answers (the CPU gets at least 30 s)', async () => {
+    const cfg = {
+      backend: 'cpu',
+      model: { cpu: SSD_V1, edgetpu: null },
+      labels: null,
+      kind: 'auto',
+      threads: 1,
+      resize: 'stretch',
+      topK: 5,
+      edgetpu: { device: '', library: 'libedgetpu.so.1', probeRoot: '/' },
+      inferenceTimeoutMs: 1, // an SSD takes tens of ms here: before, every inference killed its host
+      recoverIntervalSec: 30,
+    } as DetectorConfig;
+    const d = await createDetector(cfg, silentLogger());
+    await d.start();
+    try {
+      const out = await d.detect(new Uint8Array(300 * 300 * 3).fill(90));
+      expect(out.backend).toBe('cpu');
+      expect(out.inferenceMs).toBeGreaterThan(1);
+    } finally {
+      await d.stop();
+    }
   });
 });
