@@ -2,9 +2,10 @@
 # arm64 check: runs the committed tree of this checkout on aarch64 (Debian 13 trixie, its own Node 20) under
 # qemu-user-static, without a Pi. It proves that `npm ci` builds the native TFLite binding for aarch64, that the SSD
 # finds the same objects there as on this host, and that the daemon runs there, publishes to MQTT and stops cleanly.
-# It proves nothing about speed (emulation is 10-20x slower), the Pi camera or the Coral. Not part of `npm test`:
-# the first run takes ~30 minutes (it builds the root), later ones a few minutes. Needs root (debootstrap, mount,
-# chroot), apt, the npm registry and the broker on 127.0.0.1:1883.
+# It proves nothing about speed (an emulated SSD inference takes 2-6 s here, ~70 ms natively), the Pi camera or the
+# Coral. Not part of `npm test`: the first run took 43 minutes here (debootstrap 27, npm ci 8, tsc 4), later ones
+# 4 minutes (the root, node_modules and dist are cached). Needs root (debootstrap, mount, chroot), apt, the npm
+# registry and the broker on 127.0.0.1:1883.
 #
 #   sudo scripts/arm64-check.sh [--seconds N] [--fresh-npm] [--rebuild-root]
 #
@@ -43,7 +44,8 @@ readonly READY_MARK="$root/etc/mobilenet-edge-arm64-root"
 
 mounted=()       # what this run mounted, unmounted in reverse order on exit
 timings=()       # "step seconds" per step, printed at the end
-host_tmp=""      # the host's build of the same commit, and the run's outputs
+host_tmp=""      # the host's build of the same commit
+out="$(dirname "$root")/arm64-check-last-run" # this run's detect outputs, MQTT messages and daemon log, kept for a look afterwards
 daemon_pid=""
 sub_pid=""
 binding_note=""  # whether this run built the aarch64 binding or reused the last build
@@ -116,7 +118,7 @@ cleanup() {
   # Anything still mounted in the root (a chroot's own mounts) must go before anyone deletes the root.
   unmount_under "$root"
   [[ -z "$host_tmp" ]] || rm -rf "$host_tmp"
-  ((rc == 0)) || printf '\narm64-check: FAILED (exit %s); the root is kept in %s\n' "$rc" "$root" >&2
+  ((rc == 0)) || printf '\narm64-check: FAILED (exit %s); outputs in %s, the root in %s\n' "$rc" "$out" "$root" >&2
   exit "$rc"
 }
 
@@ -374,8 +376,8 @@ detect_host() {
   mapfile -t names < <(image_names)
   for name in "${names[@]}"; do args+=("$shared/images/$name"); done
   (cd "$host_tmp/project" && node dist/main.js detect --json --min-score "$LISTED_FROM" \
-    --model "$shared/models/$SSD" "${args[@]}") >"$host_tmp/detect-x86-64.jsonl"
-  echo "$(wc -l <"$host_tmp/detect-x86-64.jsonl") images"
+    --model "$shared/models/$SSD" "${args[@]}") >"$out/detect-x86-64.jsonl"
+  echo "$(wc -l <"$out/detect-x86-64.jsonl") images"
 }
 
 detect_arm64() {
@@ -383,12 +385,12 @@ detect_arm64() {
   mapfile -t names < <(image_names)
   for name in "${names[@]}"; do args+=("$IN_SHARED/images/$name"); done
   "${in_project[@]}" node dist/main.js detect --json --min-score "$LISTED_FROM" \
-    --model "$IN_SHARED/models/$SSD" "${args[@]}" >"$host_tmp/detect-arm64.jsonl"
-  echo "$(wc -l <"$host_tmp/detect-arm64.jsonl") images"
+    --model "$IN_SHARED/models/$SSD" "${args[@]}" >"$out/detect-arm64.jsonl"
+  echo "$(wc -l <"$out/detect-arm64.jsonl") images"
 }
 
 compare_detect() {
-  compare detect "$host_tmp/detect-x86-64.jsonl" "$host_tmp/detect-arm64.jsonl" --arm64-from "$LISTED_FROM"
+  compare detect "$out/detect-x86-64.jsonl" "$out/detect-arm64.jsonl" --arm64-from "$LISTED_FROM"
 }
 
 compare() {
@@ -420,7 +422,7 @@ detections_in() { grep -c '/detections ' "$1" || true; }
 more_detections_than() { (($(detections_in "$1") > $2)); }
 
 daemon_run() {
-  local work="$root$IN_WORK" prefix="arm64-check-$$" device=arm64 mqtt="$host_tmp/mqtt.txt"
+  local work="$root$IN_WORK" prefix="arm64-check-$$" device=arm64 mqtt="$out/mqtt.txt"
   rm -rf "$work"
   mkdir -p "$work"
   # A files camera over the shared images, the CPU SSD, a long inference timeout (one SSD inference takes 2-6 s
@@ -462,7 +464,7 @@ JSON
 
   local errors
   errors=$(grep -c '"level":50' "$work/daemon.log" || true)
-  cp "$work/daemon.log" "$host_tmp/daemon.log"
+  cp "$work/daemon.log" "$out/daemon.log"
   echo "daemon log: $(wc -l <"$work/daemon.log") lines, $errors at error level"
   ((rc == 0)) || { tail -n 20 "$work/daemon.log" >&2; die "the daemon did not stop cleanly on SIGTERM (exit $rc)"; }
   grep -q "^$topic/availability online" "$mqtt" || die "no retained 'online' on $topic/availability"
@@ -474,7 +476,7 @@ JSON
 }
 
 compare_daemon() {
-  compare mqtt "$host_tmp/detect-x86-64.jsonl" "$host_tmp/mqtt.txt" --arm64-from "$MIN_SCORE"
+  compare mqtt "$out/detect-x86-64.jsonl" "$out/mqtt.txt" --arm64-from "$MIN_SCORE"
 }
 
 print_timings() {
@@ -492,7 +494,10 @@ main() {
   trap cleanup EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
-  unmount_under "$root" # left by a run that was killed before its trap ran
+  # Left by a run that was killed before its trap ran.
+  [[ -z "$(mounts_under "$root")" ]] || { echo "unmounting what a killed run left in $root" && unmount_under "$root"; }
+  rm -rf "$out"
+  mkdir -p "$out"
 
   make_in_root
   local t0=$SECONDS
@@ -513,6 +518,7 @@ main() {
   step "compare the daemon's MQTT detections" compare_daemon
   print_timings
   printf '%-44s %5ss\n' total "$((SECONDS - t0))"
+  echo "outputs (detect, MQTT, daemon log): $out"
   echo
   echo "arm64-check PASSED for $(git -C "$repo" rev-parse --short HEAD) on aarch64 (Debian $SUITE, node $root_node," \
     "qemu): the TFLite binding is an aarch64 build that loads ($binding_note), the SSD finds the same objects as" \
