@@ -2,7 +2,7 @@
 # arm64 check: runs the committed tree of this checkout on aarch64 (Debian 13 trixie, its own Node 20) under
 # qemu-user-static, without a Pi. It proves that `npm ci` builds the native TFLite binding for aarch64, that the SSD
 # finds the same objects there as on this host, and that the daemon runs there, publishes to MQTT and stops cleanly.
-# It proves nothing about speed (an emulated SSD inference takes 2-6 s here, ~70 ms natively), the Pi camera or the
+# It proves nothing about speed (an emulated SSD inference takes 2-5 s here, ~70 ms natively), the Pi camera or the
 # Coral. Not part of `npm test`: the first run took 43 minutes here (debootstrap 27, npm ci 8, tsc 4), later ones
 # 4 minutes (the root, node_modules and dist are cached). Needs root (debootstrap, mount, chroot), apt, the npm
 # registry and the broker on 127.0.0.1:1883.
@@ -410,7 +410,7 @@ wait_for() {
 }
 
 # The daemon's stop waits for the inference in flight, within a fixed 5 s deadline (src/cli/run.ts). Under emulation
-# one SSD inference takes 2-6 s here, so a SIGTERM in the middle of one overruns it (exit 1), which says nothing
+# one SSD inference takes 2-5 s here, so a SIGTERM in the middle of one overruns it (exit 1), which says nothing
 # about a Pi (~0.2-0.35 s). So SIGTERM goes right after a detection arrives: the next frame is FRAME_INTERVAL s away.
 stop_when_idle() {
   local mqtt="$1"
@@ -425,7 +425,7 @@ daemon_run() {
   local work="$root$IN_WORK" prefix="arm64-check-$$" device=arm64 mqtt="$out/mqtt.txt"
   rm -rf "$work"
   mkdir -p "$work"
-  # A files camera over the shared images, the CPU SSD, a long inference timeout (one SSD inference takes 2-6 s
+  # A files camera over the shared images, the CPU SSD, a long inference timeout (one SSD inference takes 2-5 s
   # under emulation on this loaded machine), the outbox on disk as on a Pi. One frame every FRAME_INTERVAL seconds,
   # so that the detector is idle for a while after each detection: see stop_when_idle.
   cat >"$work/config.json" <<JSON
