@@ -32,6 +32,8 @@ export interface WindowResult {
   processed: number[];
   /** Intervals between consecutive detector answers in the window (the pipeline's time per frame, all cameras). */
   periodMs: readonly number[];
+  /** The runtime's own time (host-side invoke) of each frame answered in the window. */
+  runtimeMs: readonly number[];
   /** CPU time of this process (the daemon side) and of the inference hosts over the window. */
   daemonCpuMs: number;
   hostCpuMs: number | undefined;
@@ -119,6 +121,7 @@ export class PipelineGroup {
   window(): { end(): WindowResult } {
     const processedBefore = this.pipelines.map((p) => p.counters().processed);
     const periodFrom = this.timed.periodMs.count;
+    const runtimeFrom = this.timed.runtimeMs.count;
     const hosts = this.opts.hostPids();
     const hostCpu = (): number | undefined => sumDefined(hosts.map(cpuMsOf));
     const hostBefore = hostCpu();
@@ -137,6 +140,7 @@ export class PipelineGroup {
           elapsedMs: win.to - win.from,
           processed: this.pipelines.map((p, i) => p.counters().processed - processedBefore[i]!),
           periodMs: this.timed.periodMs.since(periodFrom),
+          runtimeMs: this.timed.runtimeMs.since(runtimeFrom),
           daemonCpuMs: (cpu.user + cpu.system) / 1000,
           hostCpuMs: hostBefore !== undefined && hostAfter !== undefined ? hostAfter - hostBefore : undefined,
         };
