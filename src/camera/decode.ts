@@ -15,7 +15,7 @@ export async function decodeImage(bytes: Buffer, origin: string, maxPixels = DEF
   if (bytes.length === 0) throw new ImageDecodeError(origin, 'empty file');
   if (isBmp(bytes)) return decodeBmp(bytes, origin, maxPixels);
   try {
-    await refuseIfTooLarge(bytes, origin, maxPixels);
+    const full = await refuseIfTooLarge(bytes, origin, maxPixels);
     // failOn 'truncated': a cut-off JPEG must fail instead of coming back as a half grey picture, while the
     // harmless libjpeg warnings many cameras trigger ("extraneous bytes before marker") still decode.
     // limitInputPixels: libvips' own check of the same limit, should a header lie to metadata() and not to the loader.
@@ -29,7 +29,8 @@ export async function decodeImage(bytes: Buffer, origin: string, maxPixels = DEF
       .raw()
       .toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) throw new ImageDecodeError(origin, `decoder returned ${info.channels} channels`);
-    return { width: info.width, height: info.height, data };
+    const smaller = info.width !== full.width || info.height !== full.height;
+    return { width: info.width, height: info.height, data, ...(smaller ? { fullSize: full } : {}) };
   } catch (err) {
     if (err instanceof ImageDecodeError) throw err;
     throw new ImageDecodeError(origin, sharpReason(err));
@@ -52,12 +53,16 @@ export async function decodeImageFile(path: string, maxPixels = DEFAULT_MAX_PIXE
   return decodeImage(bytes, path, maxPixels, atLeast);
 }
 
-/** metadata() reads the header only: the size is known before a single pixel is decoded. */
-async function refuseIfTooLarge(bytes: Buffer, origin: string, maxPixels: number): Promise<void> {
-  const { width = 0, height = 0, pageHeight } = await sharp(bytes).metadata();
+/**
+ * metadata() reads the header only: the size is known before a single pixel is decoded. Returns the picture's size
+ * as it will be shown (EXIF orientations 5-8 turn it a quarter).
+ */
+async function refuseIfTooLarge(bytes: Buffer, origin: string, maxPixels: number): Promise<{ width: number; height: number }> {
+  const { width = 0, height = 0, pageHeight, orientation } = await sharp(bytes).metadata();
   // Only the first page of a multi-page image (GIF, TIFF, animated WebP) is decoded.
   const rows = pageHeight ?? height;
   if (width * rows > maxPixels) throw new ImageTooLargeError(origin, width, rows, maxPixels);
+  return orientation !== undefined && orientation >= 5 ? { width: rows, height: width } : { width, height: rows };
 }
 
 /** First line of libvips' message only: its multi-line dumps and stacks do not belong in a log line. */

@@ -200,6 +200,7 @@ export class FilesSource implements FrameSource {
         captureMs: capturedAt - startedAt,
         width: image.width,
         height: image.height,
+        ...(image.fullSize ? { fullSize: image.fullSize } : {}),
         data: image.data,
         origin: path,
       };

@@ -15,6 +15,11 @@ export interface Frame {
   width: number;
   height: number;
   /**
+   * The picture's own size when the source decoded it smaller (an image file decoded only as large as its readers
+   * need): payloads report this size, so that normalised boxes scale to the picture a user has.
+   */
+  fullSize?: { width: number; height: number };
+  /**
    * Tightly packed RGB, 3 bytes a pixel, row after row: width * height * 3 bytes. A frame that carries `i420` makes
    * it on first access (a full-size conversion the pipeline itself never needs).
    */

@@ -3,6 +3,8 @@ export interface DecodedImage {
   width: number;
   height: number;
   data: Buffer;
+  /** The picture's own size (EXIF orientation applied), when it was decoded smaller. */
+  fullSize?: { width: number; height: number };
 }
 
 /**

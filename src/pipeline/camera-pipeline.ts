@@ -314,7 +314,7 @@ export class CameraPipeline {
         camera,
         model: model.name,
         backend: out.backend,
-        frame: { width: frame.width, height: frame.height },
+        frame: frame.fullSize ?? { width: frame.width, height: frame.height },
         latencyMs,
         results,
         wallTime: frame.wallTime,

@@ -141,3 +141,29 @@ describe('decodeImage refuses image bombs from their header', () => {
     }
   });
 });
+
+describe('decoding only as large as needed', () => {
+  it('decodes a photo down to the size asked for (both sides at least that, aspect kept) and says how large it is', async () => {
+    const file = path.join(imagesDir, 'cats_and_dogs.jpg'); // 1200x600
+    const small = await decodeImageFile(file, DEFAULT_MAX_PIXELS, { width: 128, height: 128 });
+    expect([small.width, small.height]).toEqual([256, 128]);
+    expect(small.data.length).toBe(256 * 128 * 3);
+    expect(small.fullSize).toEqual({ width: 1200, height: 600 });
+    const whole = await decodeImageFile(file);
+    expect([whole.width, whole.height]).toEqual([1200, 600]);
+    expect(whole).not.toHaveProperty('fullSize');
+    // Never enlarged: a picture already smaller than asked comes whole.
+    const burger = await decodeImageFile(path.join(imagesDir, 'burger.jpg'), DEFAULT_MAX_PIXELS, { width: 2000, height: 2000 });
+    expect([burger.width, burger.height, burger.fullSize]).toEqual([480, 325, undefined]);
+  });
+
+  it('reports the full size as shown: an EXIF quarter turn swaps it', async () => {
+    const rotated = await sharp({ create: { width: 400, height: 200, channels: 3, background: '#808080' } })
+      .jpeg()
+      .withMetadata({ orientation: 6 })
+      .toBuffer();
+    const img = await decodeImage(rotated, 'rotated.jpg', DEFAULT_MAX_PIXELS, { width: 50, height: 50 });
+    expect(img.fullSize).toEqual({ width: 200, height: 400 });
+    expect(img.height).toBeGreaterThan(img.width);
+  });
+});
