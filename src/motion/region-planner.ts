@@ -47,6 +47,14 @@ export class RegionPlanner {
     this.motion = new MotionDetector(opts.frameWidth, opts.frameHeight, opts);
   }
 
+  get modelWidth(): number {
+    return this.opts.modelWidth;
+  }
+
+  get modelHeight(): number {
+    return this.opts.modelHeight;
+  }
+
   /** `objects`: boxes of the objects tracked now (normalised). */
   plan(frame: Pick<Frame, 'width' | 'height' | 'i420' | 'data' | 'origin' | 'capturedAt'>, objects: readonly Box[]): FramePlan {
     const motion = this.motion.detect(frame);
