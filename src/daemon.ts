@@ -178,6 +178,7 @@ export class Daemon {
         this.pipelines.set(name, pipeline);
         publisher.onConnect(() => pipeline.publishStatus());
         if (events) publisher.onConnect(() => events.republish());
+        if (pipeline.motion) publisher.onConnect(() => pipeline.motion?.republish());
         const snapshot = events && config.snapshots.enabled ? () => pipeline.requestSnapshot() : undefined;
         new CameraControl({ camera: name, ...(snapshot ? { snapshot } : {}), ...(detectStore ? { store: detectStore } : {}) }, pipeline, publisher, camLog).start();
       } catch (err) {

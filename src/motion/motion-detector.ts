@@ -25,8 +25,14 @@ export interface MotionResult {
   settling: boolean;
 }
 
-/** How fast the background follows the picture, per frame: an object that stops fades into it in ~40 frames. */
+/** How fast the background follows the picture where nothing moves, per frame (light changing slowly, shadows). */
 export const BACKGROUND_ALPHA = 0.05;
+/**
+ * Where the picture differs from the background, it is folded in slower: a moving object leaves no ghost trail
+ * behind it (which would grow its region), and one that stops still fades in within ~70 frames (its contrast x 0.98^n
+ * drops under the threshold).
+ */
+export const MOVING_ALPHA = 0.02;
 /** Faster while settling after a recalibration, so a camera's exposure still adjusting is absorbed in a few frames. */
 const SETTLE_ALPHA = 0.5;
 /** Frames after a recalibration during which no motion is reported. */
@@ -84,6 +90,7 @@ export class MotionDetector {
     }
     const { threshold } = this.opts;
     const alpha = this.settleLeft > 0 ? SETTLE_ALPHA : BACKGROUND_ALPHA;
+    const slow = this.settleLeft > 0 ? SETTLE_ALPHA : MOVING_ALPHA;
     const changed = this.changedMap;
     const open = this.open;
     const w = this.plane.width;
@@ -96,10 +103,11 @@ export class MotionDetector {
         const c = cur[i]!;
         const b = bg[i]!;
         const d = c > b ? c - b : b - c;
-        const hit = d > threshold ? open[i]! : 0;
+        const over = d > threshold;
+        const hit = over ? open[i]! : 0;
         changed[i] = hit;
         count += hit;
-        bg[i] = b + (c - b) * alpha;
+        bg[i] = b + (c - b) * (over ? slow : alpha);
       }
       if (count > before) {
         if (rowMin < 0) rowMin = y;

@@ -24,7 +24,8 @@ export const REGION_MARGIN = 0.25;
 /**
  * Regions to run the detector on: one around each box (motion or a tracked object) with the model's aspect ratio
  * (square for the SSDs), at least the model's input size, inside the frame; regions that overlap are merged into one
- * around both, and while there are more than maxRegions the pair whose merged region is smallest is merged.
+ * around both (unless that would shrink the smaller one's picture more than MERGE_SCALE times), and while there are
+ * more than maxRegions the pair whose merged region is smallest is merged.
  */
 export function planRegions(boxes: readonly Box[], o: RegionOptions): Rect[] {
   let rects = boxes.map((b) => regionAround(b, o));
@@ -85,15 +86,24 @@ export function rectsOverlap(a: Rect, b: Rect): boolean {
   return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
 }
 
-/** Merges overlapping regions until none overlap (a merge can make a region reach a third one). */
+/**
+ * Overlapping regions are merged when the merged one is at most this many times the smaller one's size: further, and
+ * the smaller one's object would lose that much resolution (a bird moving inside a large tracked object's region):
+ * both are kept, and the detector's duplicates are merged afterwards.
+ */
+export const MERGE_SCALE = 2;
+
+/** Merges overlapping regions until none that may be merged overlap (a merge can make a region reach a third one). */
 function mergeOverlapping(rects: Rect[], o: RegionOptions): Rect[] {
   const out = [...rects];
+  const side = (r: Rect): number => Math.max(r.w, r.h);
   for (let merged = true; merged; ) {
     merged = false;
     outer: for (let i = 0; i < out.length; i++) {
       for (let j = i + 1; j < out.length; j++) {
-        if (rectsOverlap(out[i]!, out[j]!)) {
-          const u = fitAspect(union(out[i]!, out[j]!), o);
+        if (!rectsOverlap(out[i]!, out[j]!)) continue;
+        const u = fitAspect(union(out[i]!, out[j]!), o);
+        if (side(u) <= MERGE_SCALE * Math.min(side(out[i]!), side(out[j]!))) {
           out.splice(j, 1);
           out[i] = u;
           merged = true;

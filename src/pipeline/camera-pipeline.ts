@@ -207,7 +207,6 @@ export class CameraPipeline {
   /** Re-sends the retained camera status (after a reconnect: the broker may have lost it). */
   publishStatus(): void {
     if (this.status) this.sink.publish(this.sink.topic(...cameraTopic.status(this.opts.camera)), JSON.stringify(this.status), { qos: 1, retain: true, offline: 'latest' });
-    this.motion?.republish();
   }
 
   /**

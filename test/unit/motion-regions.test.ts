@@ -40,6 +40,12 @@ describe('regions', () => {
     expect(merged.w).toBe(merged.h);
   });
 
+  it('keeps a small region apart from a big one it overlaps: merged, its object would lose most of its pixels', () => {
+    const rs = planRegions([px(100, 50, 1800, 1050), px(900, 500, 960, 560)], o);
+    expect(rs).toHaveLength(2);
+    expect(rs.some((r) => r.w === 300)).toBe(true);
+  });
+
   it('caps the regions at maxRegions, merging the closest', () => {
     const boxes = [px(0, 0, 50, 50), px(600, 0, 650, 50), px(1200, 0, 1250, 50), px(1800, 0, 1850, 50), px(0, 900, 50, 950)];
     const rs = planRegions(boxes, { ...o, maxRegions: 2 });
