@@ -194,13 +194,14 @@ export class CameraPipeline {
   }
 
   /** What the live page shows of this camera now: its state, counters and the last frames' latency. */
-  live(): { state: CameraState | 'starting'; reason: string; detecting: boolean; totals: CameraStats['totals']; recent: ReturnType<CameraStats['recent']> } {
+  live(): { state: CameraState | 'starting'; reason: string; detecting: boolean; totals: CameraStats['totals']; recent: ReturnType<CameraStats['recent']>; motion?: ReturnType<MotionGate['live']> } {
     return {
       state: this.status?.state ?? 'starting',
       reason: this.status?.reason ?? '',
       detecting: this.detectOn,
       totals: { ...this.counters() },
       recent: this.stats.recent(),
+      ...(this.motion ? { motion: this.motion.live() } : {}),
     };
   }
 

@@ -107,6 +107,11 @@ export class MotionGate {
     return { ...run, trigger: plan.trigger };
   }
 
+  /** What the live page shows: whether something moves now, and how many frames the detector ran on or skipped. */
+  live(): { state: string; detectorRuns: number; skipped: number } {
+    return { state: this.state ?? OFF, detectorRuns: this.counters.detectorRuns, skipped: this.counters.skipped };
+  }
+
   totals(): MotionCounters {
     return { ...this.counters };
   }
