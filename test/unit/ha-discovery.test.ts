@@ -208,7 +208,7 @@ describe('discoveryMessages', () => {
   it('has a motion binary sensor for a camera with motion gating, and none without', () => {
     const o: DiscoveryOptions = { ...opts, cameras: [{ name: 'yard', labels: [], events: false, snapshots: false, motion: true }, { name: 'files', labels: [], events: false, snapshots: false }] };
     const msgs = parse(o);
-    const motion = msgs.filter((m) => m.component === 'binary_sensor' && m.object.endsWith('_motion'));
+    const motion = msgs.filter((m) => m.component === 'binary_sensor' && m.object?.endsWith('_motion'));
     expect(motion.map((m) => m.object)).toEqual(['yard_motion']);
     expect(motion[0]!.config).toMatchObject({ state_topic: 'mobilenet-edge/pi4/yard/motion', payload_on: 'ON', payload_off: 'OFF', device_class: 'motion' });
   });
