@@ -4,7 +4,7 @@ import type { MotionConfig } from '../../src/config/cameras.js';
 import type { Detector } from '../../src/inference/detector.js';
 import type { Detection } from '../../src/inference/types.js';
 import { CameraPipeline, type DetectionSink } from '../../src/pipeline/camera-pipeline.js';
-import { cutByEdge, mergeAcrossRegions } from '../../src/pipeline/region-detect.js';
+import { cutByEdge, detectRegions, mergeAcrossRegions } from '../../src/pipeline/region-detect.js';
 import { i420Layout } from '../../src/pixels/i420-layout.js';
 import { silentLogger } from '../../src/system/logger.js';
 import { until } from '../helpers/wait.js';
@@ -181,6 +181,30 @@ describe('motion-gated detection in the pipeline', () => {
     // Every frame accounted for.
     const c = pipeline.counters();
     expect(c.captured).toBe(c.processed + c.dropped + pipeline.framesSetAside);
+  });
+});
+
+describe('an object cut by a region edge', () => {
+  it('is detected again, whole, in a region grown towards the cut, within the frame budget', async () => {
+    const source = new ScriptedSource('cam', [{ square: 500 }]);
+    let frame: Frame | undefined;
+    await source.start({ frame: (f) => (frame = f), skipped: () => undefined, ended: () => undefined });
+    source.pull();
+    const dark = darkFinder();
+    // The region ends in the middle of the square (x 500..580): the first answer sees only its left half.
+    const cut = await detectRegions(frame!, [{ x: 240, y: 190, w: 300, h: 300 }], dark.detector, 2, 0.5);
+    const out = await cut.answer;
+    expect(dark.inferences()).toBe(2);
+    expect(cut.regions).toHaveLength(2);
+    expect(out.results).toHaveLength(1);
+    const box = out.results[0]!.box!;
+    expect(Math.abs(box.xmin * W - 500)).toBeLessThan(6);
+    expect(Math.abs(box.xmax * W - 580)).toBeLessThan(6);
+    // With no budget left, the piece is what there is.
+    const tight = darkFinder();
+    const piece = await (await detectRegions(frame!, [{ x: 240, y: 190, w: 300, h: 300 }], tight.detector, 1, 0.5)).answer;
+    expect(tight.inferences()).toBe(1);
+    expect(piece.results[0]!.box!.xmax * W).toBeLessThan(545);
   });
 });
 
