@@ -41,6 +41,7 @@ export class RegionPlanner {
   readonly motion: MotionDetector;
   private lastFull = -Infinity;
   private lastObjects = -Infinity;
+  private lastMotion = -Infinity;
 
   constructor(private readonly opts: PlannerOptions) {
     if (!Number.isInteger(opts.maxRegions) || opts.maxRegions < 1) throw new Error(`maxRegions must be a whole number >= 1, got ${opts.maxRegions}`);
@@ -61,8 +62,14 @@ export class RegionPlanner {
     const now = frame.capturedAt;
     const idleMs = this.opts.idleDetectSec * 1000;
     if (motion.recalibrated) return this.full('calibration', motion, now);
-    if (motion.boxes.length > 0) return this.regions('motion', [...motion.boxes, ...objects], motion, now);
-    if (objects.length > 0 && now - this.lastObjects >= (this.opts.recheckSec ?? RECHECK_SEC) * 1000) return this.regions('objects', objects, motion, now);
+    if (motion.boxes.length > 0) {
+      this.lastMotion = now;
+      return this.regions('motion', [...motion.boxes, ...objects], motion, now);
+    }
+    // Tracked objects are looked at on every frame for a while after motion stops (one that left is then missed
+    // frame after frame, and its event ends within events.maxMissed frames), then every recheckSec.
+    const recheckMs = (this.opts.recheckSec ?? RECHECK_SEC) * 1000;
+    if (objects.length > 0 && (now - this.lastMotion < recheckMs || now - this.lastObjects >= recheckMs)) return this.regions('objects', objects, motion, now);
     // The first frame is always detected; later ones once per idleDetectSec, unless 0 turned that off.
     if (this.lastFull === -Infinity || (idleMs > 0 && now - this.lastFull >= idleMs)) return this.full('idle', motion, now);
     return { run: false, motion };

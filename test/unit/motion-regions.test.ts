@@ -121,6 +121,27 @@ describe('RegionPlanner', () => {
     expect(runs).toEqual([RECHECK_SEC * 1000, 2 * RECHECK_SEC * 1000, 3 * RECHECK_SEC * 1000]);
   });
 
+  it('after motion stops, tracked objects are looked at on every frame for RECHECK_SEC, then every RECHECK_SEC', () => {
+    const p = planner(60);
+    p.plan(frame(0), []);
+    const tracked = [{ xmin: 0.1, ymin: 0.3, xmax: 0.3, ymax: 0.6 }];
+    expect(p.plan(frame(200, 100), tracked)).toMatchObject({ run: true, trigger: 'motion' });
+    expect(p.plan(frame(400, 160), tracked)).toMatchObject({ run: true, trigger: 'motion' }); // last motion at 400
+    // The square stays where it stopped (at 160): the background has not absorbed it yet, but it no longer moves.
+    const runs: number[] = [];
+    let motionAfter = 0;
+    for (let t = 600; t <= 10_000; t += 200) {
+      const plan = p.plan(frame(t), tracked); // it left: the frame is still (what moved is gone)
+      if (plan.run && plan.trigger === 'objects') runs.push(t);
+      if (plan.run && plan.trigger === 'motion') motionAfter++;
+    }
+    expect(motionAfter).toBeLessThanOrEqual(1); // the frame where it vanished may count as motion
+    const within = runs.filter((t) => t < 400 + RECHECK_SEC * 1000);
+    expect(within.length).toBeGreaterThanOrEqual(12); // every frame of the 3 s after
+    const later = runs.filter((t) => t >= 400 + RECHECK_SEC * 1000 + 200);
+    expect(later.length).toBeLessThanOrEqual(Math.ceil((10_000 - 3400) / (RECHECK_SEC * 1000)) + 1);
+  });
+
   it('a global brightness jump: one full frame, then calm', () => {
     const p = planner(60);
     p.plan(frame(0), []);
