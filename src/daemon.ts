@@ -167,6 +167,7 @@ export class Daemon {
           filters: cam.filters,
           detecting: savedDetect[name] ?? true,
           preview: { maxWidth: config.snapshots.maxWidth, quality: config.snapshots.quality },
+          motion: cam.motion,
           publish: { qos: config.mqtt.qos, retain: config.mqtt.retainDetections, offline: 'queue', ...(config.mqtt.detectionExpirySec > 0 ? { expirySec: config.mqtt.detectionExpirySec } : {}) },
         },
         createSource(name, cam.source, camLog, { decodeAtLeast: pictureSize }),
@@ -181,6 +182,7 @@ export class Daemon {
         this.pipelines.set(name, pipeline);
         publisher.onConnect(() => pipeline.publishStatus());
         if (events) publisher.onConnect(() => events.republish());
+        if (pipeline.motion) publisher.onConnect(() => pipeline.motion?.republish());
         const snapshot = events && config.snapshots.enabled ? () => pipeline.requestSnapshot() : undefined;
         new CameraControl({ camera: name, ...(snapshot ? { snapshot } : {}), ...(detectStore ? { store: detectStore } : {}) }, pipeline, publisher, camLog).start();
       } catch (err) {
@@ -214,6 +216,7 @@ export class Daemon {
             labels: config.events.enabled ? countedLabels : [],
             events: config.events.enabled,
             snapshots: config.events.enabled && config.snapshots.enabled,
+            motion: config.cameras[camera]?.motion.enabled ?? false,
           })),
         }),
         log.child({ module: 'homeassistant' }),

@@ -62,6 +62,38 @@ export const commonCameraSchema = {
     format: polygonList,
     default: [] as Polygon[],
   }),
+  motion: {
+    enabled: setting({
+      doc: 'Motion-gated detection: the detector runs only where something moves (square regions cut from the full-resolution frame, around motion and tracked objects), and not at all on a still scene. null: on for ffmpeg and rpicam cameras, off for files cameras. false: every frame is detected whole.',
+      format: orNull(bool),
+      default: null as boolean | null,
+    }),
+    threshold: setting({
+      doc: 'How much a pixel must differ from the background to count as motion, in grey levels (0..255) of a 320-pixel-wide grey copy of the frame. Raise it for a noisy (night, IR) camera.',
+      format: int({ min: 1, max: 255 }),
+      default: 25,
+    }),
+    minArea: setting({
+      doc: 'Smallest motion that counts, as a fraction of the frame area (0.001: 0.1%, about 45x45 pixels at 1920x1080). Smaller changes (noise, insects) are ignored.',
+      format: num({ min: 0, max: 1 }),
+      default: 0.001,
+    }),
+    masks: setting({
+      doc: 'Areas where motion is ignored (trees in the wind, a busy road, a timestamp overlay): polygons like zones. Objects there are still detected when motion elsewhere or the idle detection covers them.',
+      format: polygonList,
+      default: [] as Polygon[],
+    }),
+    idleDetectSec: setting({
+      doc: 'With no motion and nothing tracked, the whole frame is still detected this often (seconds), to find what motion cannot (something already there at start); 0: only the first frame.',
+      format: num({ min: 0, max: 86_400 }),
+      default: 10,
+    }),
+    maxRegions: setting({
+      doc: 'Regions detected per frame at most, each one inference: more motion areas are merged into fewer, larger regions.',
+      format: int({ min: 1, max: 16 }),
+      default: 4,
+    }),
+  },
 };
 
 function cameraSchema<T extends SourceType, K extends SchemaTree>(type: T, keys: K) {
@@ -188,11 +220,15 @@ export type SourceConfig = FilesSourceConfig | FfmpegSourceConfig | RpicamSource
 
 type CameraEntry = ValueOf<typeof commonCameraSchema>;
 
-/** A camera as the pipeline sees it: its name, its source, and the global filters merged with its own. */
-export interface CameraConfig extends Omit<CameraEntry, 'source' | 'filters'> {
+/** cameras.<name>.motion with `enabled` resolved from the source type. */
+export type MotionConfig = Omit<CameraEntry['motion'], 'enabled'> & { enabled: boolean };
+
+/** A camera as the pipeline sees it: its name, its source, the global filters merged with its own, motion resolved. */
+export interface CameraConfig extends Omit<CameraEntry, 'source' | 'filters' | 'motion'> {
   name: string;
   source: SourceConfig;
   filters: FiltersConfig;
+  motion: MotionConfig;
 }
 
 export interface CamerasResult {
@@ -233,7 +269,9 @@ export function resolveCameras(map: Record<string, unknown>, globalFilters: Filt
       const conflict = rpicamArgConflict(cam.source.extraArgs, cam.source);
       if (conflict) out.problems.push({ key: `${at}.source.extraArgs`, message: conflict });
     }
-    out.cameras[name] = { name, ...cam, filters: mergeFilters(globalFilters, cam.filters) };
+    // Motion pays off on a live camera; a files camera shows unrelated pictures, where everything "moves".
+    const motion = { ...cam.motion, enabled: cam.motion.enabled ?? cam.source.type !== 'files' };
+    out.cameras[name] = { name, ...cam, filters: mergeFilters(globalFilters, cam.filters), motion };
   }
   return out;
 }

@@ -123,6 +123,11 @@ export class ObjectTracker {
     }
   }
 
+  /** Where the objects being tracked (tentative ones too) were last seen: motion gating looks there again. */
+  boxes(): Box[] {
+    return this.tracks.map((t) => t.box);
+  }
+
   /** Feeds one processed frame's detections; returns the events it caused, in track age order. */
   update(detections: readonly Detection[], frame: FrameInfo): TrackerEvent[] {
     const dets = detections.filter((d): d is BoxedDetection => d.box !== undefined && !isMasked(d.box, this.masks));

@@ -18,6 +18,8 @@ export interface DiscoveryCamera {
   events: boolean;
   /** events.enabled and snapshots.enabled: the snapshot image and its "take snapshot" button exist. */
   snapshots: boolean;
+  /** cameras.<name>.motion.enabled: the motion binary sensor exists. */
+  motion?: boolean;
 }
 
 export interface DiscoveryOptions {
@@ -192,6 +194,14 @@ function cameraEntities(base: string, camera: DiscoveryCamera): Entity[] {
       },
     },
   ];
+  if (camera.motion) {
+    out.push({
+      component: 'binary_sensor',
+      key: `${cam}_motion`,
+      camera: camera.name,
+      config: { name: `${camera.name} motion`, state_topic: topic(cameraTopic.motion(camera.name)), payload_on: ON, payload_off: OFF, device_class: 'motion' },
+    });
+  }
   if (camera.events) {
     out.push(
       {

@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CameraCounters } from '../stats/camera-stats.js';
+import type { MotionCounters } from '../stats/motion-stats.js';
 import type { StatsPayload } from '../stats/stats-reporter.js';
 
 export const METRIC_PREFIX = 'mobilenet_edge_';
@@ -53,6 +54,8 @@ export class MetricsRecorder {
   private readonly fpsProcessed: Gauge<'camera'>;
   private readonly fpsCaptured: Gauge<'camera'>;
   private readonly cameraCounters: Record<CameraCounterKey, Counter<'camera'>>;
+  private readonly motionCounters: Record<keyof MotionCounters, Counter<'camera'>>;
+  private readonly motionSeconds: Gauge<'camera'>;
   private readonly inferenceErrors: Counter;
   private readonly failovers: Counter;
   private readonly recoveries: Counter;
@@ -80,6 +83,14 @@ export class MetricsRecorder {
     this.fpsCaptured = new Gauge({ name: `${p}camera_captured_fps`, help: 'Frames per second delivered by the camera, over the last stats interval', labelNames: ['camera'], registers });
     const cameraCounter = (what: string, help: string): Counter<'camera'> =>
       new Counter({ name: `${p}camera_${what}_total`, help, labelNames: ['camera'], registers });
+    this.motionCounters = {
+      frames: cameraCounter('motion_checked_frames', 'Frames the motion detector looked at (motion gating on)'),
+      framesWithMotion: cameraCounter('motion_frames', 'Frames in which something moved'),
+      detectorRuns: cameraCounter('detector_runs', 'Frames the detector ran on under motion gating (whole frame or regions)'),
+      inferences: cameraCounter('region_inferences', 'Inferences those runs cost: one per region, one per whole frame'),
+      skipped: cameraCounter('still_frames', 'Frames not detected because nothing moved and nothing was due'),
+    };
+    this.motionSeconds = new Gauge({ name: `${p}camera_motion_seconds`, help: 'Median time of the motion detector per frame, over the last stats interval', labelNames: ['camera'], registers });
     this.cameraCounters = {
       captured: cameraCounter('captured_frames', 'Frames delivered by the camera'),
       processed: cameraCounter('processed_frames', 'Frames run through the detector and published'),
@@ -119,6 +130,12 @@ export class MetricsRecorder {
       this.fpsProcessed.set({ camera }, c.fps.processed);
       this.fpsCaptured.set({ camera }, c.fps.captured);
       if (!this.live) this.advanceCamera(camera, c.totals);
+      if (c.motion) {
+        for (const [key, counter] of Object.entries(this.motionCounters)) {
+          this.advance(counter, `motion:${key}:${camera}`, c.motion.totals[key as keyof MotionCounters], { camera });
+        }
+        if (c.motion.motionMs.count > 0) this.motionSeconds.set({ camera }, c.motion.motionMs.p50 / 1000);
+      }
     }
     if (!this.live) this.setBackend(stats.backend);
     this.advance(this.inferenceErrors, 'inference_errors', stats.detector.errors);

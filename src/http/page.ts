@@ -90,7 +90,7 @@ export const LIVE_PAGE = `<!doctype html>
     const caption = document.createElement('div');
     caption.className = 'caption';
     const fields = {};
-    for (const k of ['state', 'detect', 'fps', 'latency', 'time']) {
+    for (const k of ['state', 'detect', 'motion', 'fps', 'latency', 'time']) {
       fields[k] = document.createElement('span');
       fields[k].className = 'muted';
       caption.appendChild(fields[k]);
@@ -110,6 +110,9 @@ export const LIVE_PAGE = `<!doctype html>
       const good = c.state === 'online';
       set(t.fields.state, c.state + (c.reason && !good ? ': ' + c.reason : ''), good ? 'good' : c.state === 'starting' ? 'muted' : 'bad');
       set(t.fields.detect, c.detecting ? 'detecting' : 'detection paused', c.detecting ? 'muted' : 'warn');
+      // Motion gating: the picture outlines motion (red dashes) and the regions detected (white dashes).
+      if (c.motion) set(t.fields.motion, 'motion ' + c.motion.state + ' · detected ' + c.motion.detectorRuns + ', still ' + c.motion.skipped + ' frames', c.motion.state === 'ON' ? 'warn' : 'muted');
+      else set(t.fields.motion, '');
       const prev = lastTotals.get(name);
       if (prev) set(t.fields.fps, num((c.totals.processed - prev.processed) / Math.max(0.001, (now - prev.at) / 1000), 1) + ' fps', 'muted');
       lastTotals.set(name, { processed: c.totals.processed, at: now });

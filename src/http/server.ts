@@ -44,6 +44,8 @@ export interface LiveCamera {
   totals: { captured: number; processed: number; dropped: number; skipped: number; errors: number };
   /** Medians of the last frames (up to 32); null before the first. */
   recent: { frames: number; inferenceMs: number | null; totalMs: number | null };
+  /** Motion gating (cameras.<name>.motion): ON/OFF now, frames detected and frames skipped as still. */
+  motion?: { state: string; detectorRuns: number; skipped: number };
 }
 
 export interface LiveReport {

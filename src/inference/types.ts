@@ -1,10 +1,7 @@
-/** Normalised box in [0, 1] frame coordinates. */
-export interface Box {
-  xmin: number;
-  ymin: number;
-  xmax: number;
-  ymax: number;
-}
+import type { Box } from '../geometry/box.js';
+
+/** Normalised box in [0, 1] frame coordinates (defined with the geometry every stage shares). */
+export type { Box };
 
 /** The one result type that leaves inference. */
 export interface Detection {

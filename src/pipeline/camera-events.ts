@@ -1,6 +1,6 @@
 import type { Frame } from '../camera/frame.js';
 import { ObjectTracker, type TrackerEvent, type TrackerOptions } from '../events/index.js';
-import type { Detection } from '../inference/types.js';
+import type { Box, Detection } from '../inference/types.js';
 import { CAMERA_LEVELS, cameraTopic, legacyCountTopic, OFF, ON, topicLevel } from '../publish/camera-topics.js';
 import type { MessageHandler, PublishOptions } from '../publish/mqtt-publisher.js';
 import { renderSnapshot } from '../snapshots/render.js';
@@ -85,6 +85,11 @@ export class CameraEvents {
     if (!this.opts.snapshots.enabled) return;
     if (snapshotFor) this.snapshot(frame, results, snapshotFor.id);
     else if (this.snapshotRequested) this.snapshot(frame, results, MANUAL_SNAPSHOT_ID);
+  }
+
+  /** Boxes of the objects tracked now (motion gating detects there again). */
+  trackedBoxes(): Box[] {
+    return this.tracker.boxes();
   }
 
   /** Asks for a snapshot of the next frame, whatever is in it (the "take snapshot" command). */

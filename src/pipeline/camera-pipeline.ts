@@ -11,6 +11,9 @@ import { detectionsPayload } from '../publish/payloads.js';
 import type { PublishOptions } from '../publish/mqtt-publisher.js';
 import { InputPool } from './input-pool.js';
 import { LivePreview } from './live-preview.js';
+import { MotionGate, type GatedDetection } from './motion-gate.js';
+import type { MotionConfig } from '../config/cameras.js';
+import type { Box } from '../geometry/box.js';
 import { CameraStats } from '../stats/camera-stats.js';
 import type { CameraEvents } from './camera-events.js';
 import type { Logger } from '../system/logger.js';
@@ -27,6 +30,8 @@ export interface PipelineOptions {
   detecting?: boolean;
   /** Size and quality of the live page's picture (the snapshot settings). */
   preview?: { maxWidth: number; quality: number };
+  /** Motion gating and regions (cameras.<name>.motion); absent or disabled: every frame is detected whole. */
+  motion?: MotionConfig;
 }
 
 /** What the pipeline needs of the publisher (the MQTT one, or a recorder in tests and bench). */
@@ -64,6 +69,10 @@ export class CameraPipeline {
   private resume: (() => void) | undefined;
   /** Frames taken while detection was paused, or answered after it was: set aside, neither published nor dropped. */
   private setAside = 0;
+  /** Motion gating (cameras.<name>.motion.enabled): decides per frame whether and where the detector runs. */
+  readonly motion: MotionGate | undefined;
+  /** The last published frame's boxes: where motion gating looks again when events (and their tracker) are off. */
+  private lastBoxes: Box[] = [];
 
   constructor(
     private opts: PipelineOptions,
@@ -79,6 +88,7 @@ export class CameraPipeline {
     this.preview = new LivePreview({ camera: opts.camera, maxWidth: opts.preview?.maxWidth ?? 640, quality: opts.preview?.quality ?? 75 });
     this.topic = sink.topic(...cameraTopic.detections(opts.camera));
     this.detectOn = opts.detecting ?? true;
+    this.motion = opts.motion?.enabled ? new MotionGate(opts.camera, opts.motion, sink) : undefined;
   }
 
   /** Whether frames are being detected (see setDetecting). */
@@ -113,9 +123,12 @@ export class CameraPipeline {
     if (!this.detectOn) this.resume?.();
   }
 
-  /** Frames set aside because detection was paused (with processed and errors: every frame the loop finished). */
+  /**
+   * Frames set aside because detection was paused, or not detected because nothing moved (with processed and errors:
+   * every frame the loop finished).
+   */
   get framesSetAside(): number {
-    return this.setAside;
+    return this.setAside + (this.motion?.totals().skipped ?? 0);
   }
 
   /** Applies a reloaded config's filters and detect.fps (SIGHUP): from the next frame on. */
@@ -131,6 +144,7 @@ export class CameraPipeline {
   async start(): Promise<void> {
     this.running = true;
     this.events?.start();
+    this.motion?.start();
     await this.source.start({
       frame: (frame) => {
         this.stats.totals.captured++;
@@ -163,12 +177,14 @@ export class CameraPipeline {
     this.resume?.();
     await this.loop;
     this.events?.stop();
+    this.motion?.stop();
   }
 
   /** Closes a stats interval, with the slot's drops brought up to date. */
   snapshot(intervalSec: number): ReturnType<CameraStats['snapshot']> {
     this.counters();
-    return this.stats.snapshot(intervalSec);
+    const snap = this.stats.snapshot(intervalSec);
+    return this.motion ? { ...snap, motion: this.motion.snapshot(intervalSec) } : snap;
   }
 
   /** Counters kept current with the slot's drops and the source's restarts and stalls. */
@@ -181,13 +197,14 @@ export class CameraPipeline {
   }
 
   /** What the live page shows of this camera now: its state, counters and the last frames' latency. */
-  live(): { state: CameraState | 'starting'; reason: string; detecting: boolean; totals: CameraStats['totals']; recent: ReturnType<CameraStats['recent']> } {
+  live(): { state: CameraState | 'starting'; reason: string; detecting: boolean; totals: CameraStats['totals']; recent: ReturnType<CameraStats['recent']>; motion?: ReturnType<MotionGate['live']> } {
     return {
       state: this.status?.state ?? 'starting',
       reason: this.status?.reason ?? '',
       detecting: this.detectOn,
       totals: { ...this.counters() },
       recent: this.stats.recent(),
+      ...(this.motion ? { motion: this.motion.live() } : {}),
     };
   }
 
@@ -252,10 +269,11 @@ export class CameraPipeline {
   }
 
   /** `leadFrom`: when getting this frame started (before a pull), for the estimate of how early to start the next. */
-  private async prepare(frame: Frame, leadFrom: number): Promise<(PreparedInput & { pooled: boolean; startedAt: number; sentAt: number; answer: Promise<DetectResult> }) | undefined> {
+  private async prepare(frame: Frame, leadFrom: number): Promise<(PreparedInput & { pooled: boolean; startedAt: number; sentAt: number; answer: Promise<DetectResult>; gated?: GatedDetection }) | undefined> {
     const model = this.detector.model;
     const startedAt = performance.now();
     try {
+      if (this.motion) return await this.prepareGated(this.motion, frame, startedAt, leadFrom);
       const out = frame.i420 ? this.inputs.take(model.inputWidth * model.inputHeight * 3) : undefined;
       const prepared = await prepareFrame(frame, model.inputWidth, model.inputHeight, this.opts.resize, out);
       const sentAt = performance.now();
@@ -269,6 +287,23 @@ export class CameraPipeline {
       frame.release?.();
       return undefined;
     }
+  }
+
+  /**
+   * Motion gating: the gate plans the frame and starts its inferences (whole frame or regions, answers already in frame
+   * coordinates). A frame it does not detect is finished here: shown on the live page, counted, released.
+   */
+  private async prepareGated(gate: MotionGate, frame: Frame, startedAt: number, leadFrom: number) {
+    const gated = await gate.detect(frame, this.detector, this.opts.resize, this.events?.trackedBoxes() ?? this.lastBoxes, this.opts.filters.minScore);
+    if (!gated) {
+      this.lastProcessedAt = performance.now(); // a still frame looked at is a frame processed (health)
+      this.preview.offer(frame, [], { motion: gate.overlay.motion });
+      frame.release?.();
+      return undefined;
+    }
+    const sentAt = performance.now();
+    this.prepareMs.add(sentAt - leadFrom);
+    return { data: EMPTY, geometry: IDENTITY, pooled: false, startedAt, sentAt, answer: gated.answer, gated };
   }
 
   private sleep(ms: number): Promise<void> {
@@ -318,6 +353,7 @@ export class CameraPipeline {
         latencyMs,
         results,
         wallTime: frame.wallTime,
+        ...(prepared.gated ? { regions: prepared.gated.regions, trigger: prepared.gated.trigger } : {}),
       });
       const t4 = performance.now();
       latencyMs.postprocess = t4 - t3;
@@ -328,7 +364,8 @@ export class CameraPipeline {
       this.stats.recordProcessed(latencyMs);
       this.lastProcessedAt = performance.now();
       this.events?.onFrame(frame, results);
-      this.preview.offer(frame, results);
+      this.lastBoxes = results.flatMap((r) => (r.box ? [r.box] : []));
+      this.preview.offer(frame, results, this.motion?.overlay);
       if (this.log.isLevelEnabled('debug')) {
         this.log.debug({ seq: frame.seq, results: results.map((r) => `${r.label} ${r.score.toFixed(2)}`) }, 'detections');
       }
@@ -381,3 +418,7 @@ export class RecentMedian {
  * trip to the inference process. Too little and the detector idles; too much and each frame waits that long.
  */
 const PREFETCH_MARGIN_MS = 1;
+
+/** A gated frame's answers are already in frame coordinates, and its inputs went straight to the detector. */
+const IDENTITY = { ax: 1, bx: 0, ay: 1, by: 0 };
+const EMPTY = Buffer.alloc(0);

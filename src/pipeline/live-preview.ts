@@ -1,6 +1,6 @@
 import type { Frame } from '../camera/frame.js';
 import type { Detection } from '../inference/types.js';
-import { renderSnapshot } from '../snapshots/render.js';
+import { renderSnapshot, type SnapshotOutlines } from '../snapshots/render.js';
 
 export interface Preview {
   camera: string;
@@ -56,14 +56,17 @@ export class LivePreview {
     });
   }
 
-  /** A processed frame with its results (frame coordinates); copied now, encoded in libvips' threads. */
-  offer(frame: Frame, results: readonly Detection[]): void {
+  /**
+   * A processed frame with its results (frame coordinates), and with motion gating its motion boxes and the regions
+   * detected (dashed); copied now, encoded in libvips' threads.
+   */
+  offer(frame: Frame, results: readonly Detection[], outlines?: SnapshotOutlines): void {
     if (!this.wanted) return;
     this.busy = true;
     const image = { width: frame.width, height: frame.height, data: Buffer.from(frame.data) };
     const boxes = results.filter((r) => r.box).map((r) => ({ box: r.box!, label: r.label, score: r.score }));
     const ts = new Date(frame.wallTime).toISOString();
-    renderSnapshot(image, boxes, { maxWidth: this.opts.maxWidth, quality: this.opts.quality })
+    renderSnapshot(image, boxes, { maxWidth: this.opts.maxWidth, quality: this.opts.quality }, outlines && { motion: [...(outlines.motion ?? [])], regions: [...(outlines.regions ?? [])] })
       .then((jpeg) => {
         this.latest = { camera: this.opts.camera, jpeg, ts };
         this.latestAt = this.now();

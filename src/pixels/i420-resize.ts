@@ -45,9 +45,11 @@ export class I420Resizer {
     readonly width: number,
     readonly height: number,
     readonly mode: ResizeMode,
+    /** A rectangle of the frame to take instead of the whole frame (a detection region): stretched onto the output. */
+    crop?: CropRect,
   ) {
     if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) throw new Error(`invalid output size ${width}x${height}`);
-    this.plan = planResize(layout.width, layout.height, width, height, mode);
+    this.plan = crop ? planCrop(layout.width, layout.height, crop, width, height) : planResize(layout.width, layout.height, width, height, mode);
     const { src, dst } = this.plan;
     const cols = taps(src.x, src.w, dst.w, Math.ceil(layout.width / 2));
     this.cols = new Int32Array(dst.w * 4);
@@ -99,6 +101,43 @@ export class I420Resizer {
       out.fill(0, o, rowStart + rowBytes);
     }
   }
+}
+
+/** A rectangle of a frame in whole pixels. */
+export interface CropRect {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+/** The plan of a crop stretched onto the whole output; its geometry maps output coordinates back to the frame. */
+export function planCrop(frameW: number, frameH: number, r: CropRect, width: number, height: number): ResizePlan {
+  const ok = [r.x, r.y, r.w, r.h].every(Number.isInteger) && r.x >= 0 && r.y >= 0 && r.w > 0 && r.h > 0 && r.x + r.w <= frameW && r.y + r.h <= frameH;
+  if (!ok) throw new Error(`crop ${r.w}x${r.h}+${r.x}+${r.y} does not lie within the ${frameW}x${frameH} frame`);
+  return {
+    src: { x: r.x, y: r.y, w: r.w, h: r.h },
+    dst: { x: 0, y: 0, w: width, h: height },
+    geometry: { ax: r.w / frameW, bx: r.x / frameW, ay: r.h / frameH, by: r.y / frameH },
+  };
+}
+
+/**
+ * A rectangle of an I420 frame -> packed RGB at dstW x dstH, in one pass (bilinear luma, nearest chroma, like the
+ * whole-frame resize). The tap tables are built per call: regions move every frame, and a table is a few hundred
+ * entries. The geometry maps model-input coordinates back to the whole frame.
+ */
+export function i420CropToRgb(
+  src: Uint8Array,
+  layout: I420Layout,
+  rect: CropRect,
+  dstW: number,
+  dstH: number,
+  out: Buffer = Buffer.allocUnsafe(dstW * dstH * 3),
+): { data: Buffer; geometry: Geometry } {
+  const resizer = new I420Resizer(layout, dstW, dstH, 'stretch', rect);
+  resizer.convert(src, out);
+  return { data: out, geometry: resizer.plan.geometry };
 }
 
 /** The red and blue chroma terms, already rounded to integers (one lookup a pixel instead of a lookup and a shift). */

@@ -27,6 +27,8 @@ export const cameraTopic = {
   zoneCountFilter: (camera: string): string[] => [topicLevel(camera), 'zones', '+', '+'],
   /** `ON` while anything tracked is in view, else `OFF`, retained. */
   occupancy: (camera: string): string[] => [topicLevel(camera), 'occupancy'],
+  /** `ON` while something moves in the picture (motion detection), else `OFF`, retained. */
+  motion: (camera: string): string[] => [topicLevel(camera), 'motion'],
   /** The latest annotated frame, raw JPEG bytes, retained. */
   snapshot: (camera: string): string[] => [topicLevel(camera), 'snapshot'],
   /** Command: `PRESS` publishes the next annotated frame on `snapshot`. */

@@ -1,4 +1,4 @@
-import type { Backend, Detection } from '../inference/types.js';
+import type { Backend, Box, Detection } from '../inference/types.js';
 import type { StageTimes } from '../stats/camera-stats.js';
 
 export interface DetectionsPayload {
@@ -11,14 +11,22 @@ export interface DetectionsPayload {
   frame: { width: number; height: number };
   latencyMs: StageTimes;
   results: Detection[];
+  /**
+   * With motion gating (cameras.<name>.motion): the regions of the frame the detector saw, normalised (the whole
+   * frame is [0, 0, 1, 1]); why it ran (motion, objects: the re-check of still tracked objects, idle: the periodic
+   * whole frame, calibration: after a global change such as lights); and whether motion triggered it.
+   */
+  regions?: Box[];
+  trigger?: 'motion' | 'objects' | 'idle' | 'calibration';
+  motion?: boolean;
 }
 
 const r2 = (v: number): number => Math.round(v * 100) / 100;
 const r4 = (v: number): number => Math.round(v * 10000) / 10000;
 
 /** One processed frame as published on `<prefix>/<device>/<camera>/detections`. */
-export function detectionsPayload(p: Omit<DetectionsPayload, 'v' | 'ts'> & { wallTime: number }): DetectionsPayload {
-  return {
+export function detectionsPayload(p: Omit<DetectionsPayload, 'v' | 'ts' | 'motion'> & { wallTime: number }): DetectionsPayload {
+  const payload: DetectionsPayload = {
     v: 1,
     ts: new Date(p.wallTime).toISOString(),
     seq: p.seq,
@@ -35,8 +43,16 @@ export function detectionsPayload(p: Omit<DetectionsPayload, 'v' | 'ts'> & { wal
     },
     results: p.results.map((d) => {
       const out: Detection = { label: d.label, classId: d.classId, score: r4(d.score) };
-      if (d.box) out.box = { xmin: r4(d.box.xmin), ymin: r4(d.box.ymin), xmax: r4(d.box.xmax), ymax: r4(d.box.ymax) };
+      if (d.box) out.box = roundBox(d.box);
       return out;
     }),
   };
+  if (p.regions) payload.regions = p.regions.map(roundBox);
+  if (p.trigger) {
+    payload.trigger = p.trigger;
+    payload.motion = p.trigger === 'motion';
+  }
+  return payload;
 }
+
+const roundBox = (b: Box): Box => ({ xmin: r4(b.xmin), ymin: r4(b.ymin), xmax: r4(b.xmax), ymax: r4(b.ymax) });

@@ -14,6 +14,15 @@ export interface SnapshotBox {
   score: number;
 }
 
+/** Outlines without a tag (the live page's motion boxes and detection regions), dashed in one colour per kind. */
+export interface SnapshotOutlines {
+  motion?: readonly Box[];
+  regions?: readonly Box[];
+}
+
+/** Motion in red, regions in white: apart from every label colour's meaning, and dashed unlike any object box. */
+export const OUTLINE_COLOURS = { motion: '#ff3b30', regions: '#ffffff' } as const;
+
 export interface RenderOptions {
   /** Output width at most, in pixels; the frame is scaled down keeping its aspect, never up. */
   maxWidth?: number;
@@ -57,11 +66,22 @@ export function snapshotSize(width: number, height: number, maxWidth: number): {
 }
 
 /** The SVG drawn over the (already scaled) picture: one outline and one tag per box. */
-export function overlaySvg(width: number, height: number, boxes: readonly SnapshotBox[]): string {
+export function overlaySvg(width: number, height: number, boxes: readonly SnapshotBox[], outlines: SnapshotOutlines = {}): string {
   const stroke = width >= 480 ? 3 : 2;
   const font = clamp(Math.round(width / 40), 10, 18);
   const tagH = font + 6;
   const parts: string[] = [];
+  for (const kind of ['regions', 'motion'] as const) {
+    for (const box of outlines[kind] ?? []) {
+      const x0 = clamp(box.xmin * width, 1, width - 1);
+      const x1 = clamp(box.xmax * width, 1, width - 1);
+      const y0 = clamp(box.ymin * height, 1, height - 1);
+      const y1 = clamp(box.ymax * height, 1, height - 1);
+      parts.push(
+        `<rect x="${x0.toFixed(1)}" y="${y0.toFixed(1)}" width="${(x1 - x0).toFixed(1)}" height="${(y1 - y0).toFixed(1)}" fill="none" stroke="${OUTLINE_COLOURS[kind]}" stroke-width="1.5" stroke-dasharray="${kind === 'motion' ? '4 3' : '8 4'}" class="${kind}"/>`,
+      );
+    }
+  }
   for (const { box, label, score } of boxes) {
     const colour = labelColour(label);
     // The stroke is centred on the path: keep it wholly inside the picture.
@@ -91,7 +111,7 @@ export function overlaySvg(width: number, height: number, boxes: readonly Snapsh
  * A JPEG of the frame, scaled down to `maxWidth`, with each box outlined in its label's colour and tagged with label
  * and score. Rejects when the frame's buffer does not hold width * height * 3 bytes.
  */
-export async function renderSnapshot(frame: SnapshotFrame, boxes: readonly SnapshotBox[], opts: RenderOptions = {}): Promise<Buffer> {
+export async function renderSnapshot(frame: SnapshotFrame, boxes: readonly SnapshotBox[], opts: RenderOptions = {}, outlines: SnapshotOutlines = {}): Promise<Buffer> {
   const maxWidth = opts.maxWidth ?? 640;
   const quality = opts.quality ?? 80;
   const { width, height, data } = frame;
@@ -101,6 +121,7 @@ export async function renderSnapshot(frame: SnapshotFrame, boxes: readonly Snaps
   // sharp composites after resizing: outlines and text keep their pixel size whatever the camera resolution.
   let img = sharp(data, { raw: { width, height, channels: 3 } });
   if (out.width !== width) img = img.resize(out.width, out.height, { kernel: 'lanczos3' });
-  if (boxes.length > 0) img = img.composite([{ input: Buffer.from(overlaySvg(out.width, out.height, boxes)), top: 0, left: 0 }]);
+  const outlined = (outlines.motion?.length ?? 0) + (outlines.regions?.length ?? 0) > 0;
+  if (boxes.length > 0 || outlined) img = img.composite([{ input: Buffer.from(overlaySvg(out.width, out.height, boxes, outlines)), top: 0, left: 0 }]);
   return img.jpeg({ quality, mozjpeg: false }).toBuffer();
 }

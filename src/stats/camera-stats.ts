@@ -1,4 +1,5 @@
 import { LatencyWindow, type LatencySummary } from './latency-window.js';
+import type { MotionStatsSnapshot } from './motion-stats.js';
 
 export const STAGES = ['capture', 'preprocess', 'inference', 'postprocess', 'total'] as const;
 export type Stage = (typeof STAGES)[number];
@@ -23,6 +24,8 @@ export interface CameraStatsSnapshot {
   fps: { captured: number; processed: number; dropped: number };
   totals: CameraCounters;
   latencyMs: Record<Stage, LatencySummary>;
+  /** Motion gating, when the camera has it (cameras.<name>.motion.enabled). */
+  motion?: MotionStatsSnapshot;
 }
 
 /** The last few frames' latencies, for a live view between stats intervals (which may be a minute apart). */

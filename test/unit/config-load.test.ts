@@ -102,6 +102,7 @@ describe('defaults', () => {
       filters: { minScore: 0.5, labels: [], perLabel: {}, maxResults: 20 },
       zones: {},
       masks: [],
+      motion: { enabled: false, threshold: 25, minArea: 0.001, masks: [], idleDetectSec: 10, maxRegions: 4 },
     });
   });
 
@@ -121,6 +122,20 @@ describe('defaults', () => {
       ffmpegPath: 'ffmpeg',
     });
     expect(cameras.pi?.source).toEqual({ type: 'rpicam', ...RPICAM_DEFAULTS });
+    // Motion gating pays off on live cameras; a files camera shows unrelated pictures.
+    expect(cameras.usb?.motion.enabled).toBe(true);
+    expect(cameras.pi?.motion.enabled).toBe(true);
+  });
+
+  it('motion: an explicit enabled wins over the source default, and bad values name the key', () => {
+    const file = writeConfig('motion', {
+      ...minimal,
+      cameras: { usb: { source: { type: 'ffmpeg', input: '/dev/video0' }, motion: { enabled: false, maxRegions: 2, masks: [[[0, 0], [0.5, 0], [0.5, 0.5]]] } } },
+    });
+    const { cameras } = loadConfig({ file, checkFiles: false, env: {} }).config;
+    expect(cameras.usb?.motion).toMatchObject({ enabled: false, maxRegions: 2, masks: [[[0, 0], [0.5, 0], [0.5, 0.5]]] });
+    const bad = writeConfig('motion-bad', { ...minimal, cameras: { usb: { source: { type: 'ffmpeg', input: '/dev/video0' }, motion: { maxRegions: 0 } } } });
+    expect(() => loadConfig({ file: bad, checkFiles: false, env: {} })).toThrow(/cameras\.usb\.motion\.maxRegions/);
   });
 });
 

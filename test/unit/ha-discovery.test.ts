@@ -205,6 +205,14 @@ describe('discoveryMessages', () => {
     expect(objects.filter((x) => x.includes('/b_')).sort()).toEqual(['binary_sensor/b_occupancy', 'event/b_object', 'sensor/b_cat_count', 'sensor/b_fps', 'switch/b_detect']);
   });
 
+  it('has a motion binary sensor for a camera with motion gating, and none without', () => {
+    const o: DiscoveryOptions = { ...opts, cameras: [{ name: 'yard', labels: [], events: false, snapshots: false, motion: true }, { name: 'files', labels: [], events: false, snapshots: false }] };
+    const msgs = parse(o);
+    const motion = msgs.filter((m) => m.component === 'binary_sensor' && m.object?.endsWith('_motion'));
+    expect(motion.map((m) => m.object)).toEqual(['yard_motion']);
+    expect(motion[0]!.config).toMatchObject({ state_topic: 'mobilenet-edge/pi4/yard/motion', payload_on: 'ON', payload_off: 'OFF', device_class: 'motion' });
+  });
+
   it('has device-wide inference time and backend sensors', () => {
     expect(find('sensor', 'inference_ms')).toMatchObject({
       state_topic: 'mobilenet-edge/pi4/stats', value_template: '{{ value_json.detector.inferenceMs.p50 }}', unit_of_measurement: 'ms', state_class: 'measurement',

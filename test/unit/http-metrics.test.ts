@@ -224,6 +224,31 @@ describe('MetricsRecorder', () => {
     expect(s.get('mobilenet_edge_camera_dropped_frames_total{camera="front"}')).toBe(10);
   });
 
+  it('counts motion gating per camera (frames with motion, detector runs, region inferences, still frames) and its time', async () => {
+    const m = new MetricsRecorder({ defaultMetrics: false });
+    const base = stats();
+    const motion = (runs: number) => ({
+      fps: { withMotion: 1, detectorRuns: 1, skipped: 8 },
+      totals: { frames: 100, framesWithMotion: 10, detectorRuns: runs, inferences: runs * 2, skipped: 100 - runs },
+      regionsPerRun: 2,
+      motionMs: lat(0.5),
+    });
+    m.update({ ...base, cameras: { front: { ...base.cameras.front!, motion: motion(12) } } });
+    let s = parseExposition(await m.text());
+    expect(s.get('mobilenet_edge_camera_motion_frames_total{camera="front"}')).toBe(10);
+    expect(s.get('mobilenet_edge_camera_detector_runs_total{camera="front"}')).toBe(12);
+    expect(s.get('mobilenet_edge_camera_region_inferences_total{camera="front"}')).toBe(24);
+    expect(s.get('mobilenet_edge_camera_still_frames_total{camera="front"}')).toBe(88);
+    expect(s.get('mobilenet_edge_camera_motion_seconds{camera="front"}')).toBeCloseTo(0.0005, 6);
+    m.update({ ...base, cameras: { front: { ...base.cameras.front!, motion: motion(15) } } });
+    s = parseExposition(await m.text());
+    expect(s.get('mobilenet_edge_camera_detector_runs_total{camera="front"}')).toBe(15);
+    // A camera without motion gating has no motion series.
+    const plain = new MetricsRecorder({ defaultMetrics: false });
+    plain.update(stats());
+    expect([...parseExposition(await plain.text()).keys()].some((k) => k.includes('motion'))).toBe(false);
+  });
+
   it('uses a registry of its own: two recorders in one process do not collide', async () => {
     const a = new MetricsRecorder();
     const b = new MetricsRecorder();

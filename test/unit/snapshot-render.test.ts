@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import sharp from 'sharp';
-import { escapeXml, labelColour, overlaySvg, renderSnapshot, snapshotSize } from '../../src/snapshots/render.js';
+import { escapeXml, labelColour, OUTLINE_COLOURS, overlaySvg, renderSnapshot, snapshotSize } from '../../src/snapshots/render.js';
 
 const black = (width: number, height: number) => ({ width, height, data: Buffer.alloc(width * height * 3) });
 
@@ -67,6 +67,23 @@ describe('renderSnapshot', () => {
     const want = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
     const got = at(320, Math.round(0.8 * 480)); // bottom edge
     for (let c = 0; c < 3; c++) expect(Math.abs((got[c] ?? 0) - (want[c] ?? 0)), `channel ${c} of ${got} vs ${want}`).toBeLessThan(50);
+  });
+
+  it('outlines motion and detection regions dashed, in their own colours, without tags', () => {
+    const svg = overlaySvg(640, 360, [], { motion: [{ xmin: 0.1, ymin: 0.1, xmax: 0.2, ymax: 0.2 }], regions: [{ xmin: 0.05, ymin: 0.05, xmax: 0.3, ymax: 0.5 }] });
+    expect(svg.match(/stroke-dasharray/g)).toHaveLength(2);
+    expect(svg).toContain(`stroke="${OUTLINE_COLOURS.motion}"`);
+    expect(svg).toContain(`stroke="${OUTLINE_COLOURS.regions}"`);
+    expect(svg).not.toContain('<text');
+  });
+
+  it('draws the outlines into the JPEG even when there is no detection', async () => {
+    const jpeg = await renderSnapshot(black(640, 480), [], {}, { regions: [{ xmin: 0.25, ymin: 0.25, xmax: 0.75, ymax: 0.75 }] });
+    const { bright } = await decode(jpeg);
+    // Somewhere along the region's left edge the white dashes show; its inside stays black.
+    const edge = Math.max(...Array.from({ length: 40 }, (_, i) => bright(160, 130 + i)));
+    expect(edge).toBeGreaterThan(150);
+    expect(bright(320, 240)).toBeLessThan(30);
   });
 
   it('renders labels that would break markup, and boxes at or past the frame edge', async () => {
