@@ -12,6 +12,9 @@ export interface Detection {
   classId: number;
   score: number;
   box?: Box;
+  /** What a second-stage classifier named in this detection's crop (its best class at or above its minScore). */
+  subLabel?: string;
+  subScore?: number;
 }
 
 export type ModelKind = 'ssd' | 'classification';

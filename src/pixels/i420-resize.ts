@@ -43,10 +43,11 @@ export class I420Resizer {
     readonly layout: I420Layout,
     readonly width: number,
     readonly height: number,
-    readonly mode: ResizeMode,
+    /** A resize mode over the whole frame, or a plan of its own (a crop: src is the crop, dst the whole output). */
+    readonly mode: ResizeMode | ResizePlan,
   ) {
     if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) throw new Error(`invalid output size ${width}x${height}`);
-    this.plan = planResize(layout.width, layout.height, width, height, mode);
+    this.plan = typeof mode === 'string' ? planResize(layout.width, layout.height, width, height, mode) : mode;
     const { src, dst } = this.plan;
     this.cols = taps(src.x, src.w, dst.w, Math.ceil(layout.width / 2));
     this.rows = taps(src.y, src.h, dst.h, Math.ceil(layout.height / 2));
