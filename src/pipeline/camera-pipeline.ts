@@ -12,6 +12,7 @@ import type { PublishOptions } from '../publish/mqtt-publisher.js';
 import { LivePreview } from './live-preview.js';
 import { CameraStats } from '../stats/camera-stats.js';
 import type { CameraEvents } from './camera-events.js';
+import type { ClassifyStage } from './classify-stage.js';
 import type { Logger } from '../system/logger.js';
 import { ThrottledLog } from '../system/throttled-log.js';
 
@@ -26,6 +27,8 @@ export interface PipelineOptions {
   detecting?: boolean;
   /** Size and quality of the live page's picture (the snapshot settings). */
   preview?: { maxWidth: number; quality: number };
+  /** Second-stage classifiers (detect, then classify): names what the detector found, from crops of the frame. */
+  classify?: ClassifyStage;
 }
 
 /** What the pipeline needs of the publisher (the MQTT one, or a recorder in tests and bench). */
@@ -295,7 +298,9 @@ export class CameraPipeline {
       stage = 'postprocess';
       const t3 = performance.now();
       const mapped: Detection[] = out.results.map((d) => (d.box ? { ...d, box: toFrameBox(d.box, prepared.geometry) } : d));
-      const results = applyFilters(mapped, this.opts.filters);
+      const filtered = applyFilters(mapped, this.opts.filters);
+      const classify = this.opts.classify;
+      const results = classify?.wants(filtered) ? await classify.apply(frame, filtered) : filtered;
       const latencyMs = {
         capture: frame.captureMs,
         preprocess: prepared.sentAt - prepared.startedAt,

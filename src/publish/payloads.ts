@@ -36,6 +36,11 @@ export function detectionsPayload(p: Omit<DetectionsPayload, 'v' | 'ts'> & { wal
     results: p.results.map((d) => {
       const out: Detection = { label: d.label, classId: d.classId, score: r4(d.score) };
       if (d.box) out.box = { xmin: r4(d.box.xmin), ymin: r4(d.box.ymin), xmax: r4(d.box.xmax), ymax: r4(d.box.ymax) };
+      if (d.subLabel !== undefined && d.subScore !== undefined) {
+        out.subLabel = d.subLabel;
+        out.subScore = r4(d.subScore);
+      }
+      if (d.subLabels) out.subLabels = d.subLabels.map((s) => ({ label: s.label, score: r4(s.score) }));
       return out;
     }),
   };
