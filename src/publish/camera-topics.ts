@@ -27,6 +27,8 @@ export const cameraTopic = {
   zoneCountFilter: (camera: string): string[] => [topicLevel(camera), 'zones', '+', '+'],
   /** `ON` while anything tracked is in view, else `OFF`, retained. */
   occupancy: (camera: string): string[] => [topicLevel(camera), 'occupancy'],
+  /** The last sub-label a classifier gave an object event of the camera, JSON `{"subLabel","subScore","label","id","ts"}`, retained. */
+  subLabel: (camera: string): string[] => [topicLevel(camera), 'sub_label'],
   /** The latest annotated frame, raw JPEG bytes, retained. */
   snapshot: (camera: string): string[] => [topicLevel(camera), 'snapshot'],
   /** Command: `PRESS` publishes the next annotated frame on `snapshot`. */
@@ -41,7 +43,7 @@ export const cameraTopic = {
 export const legacyCountTopic = (camera: string, label: string): string[] => [topicLevel(camera), topicLevel(label)];
 
 /** Levels the daemon itself uses directly under `<camera>/`: a legacy count topic with one of these names is not a count. */
-export const CAMERA_LEVELS: ReadonlySet<string> = new Set(['detections', 'events', 'status', 'count', 'zones', 'occupancy', 'snapshot', 'detect', 'motion']);
+export const CAMERA_LEVELS: ReadonlySet<string> = new Set(['detections', 'events', 'status', 'count', 'zones', 'occupancy', 'snapshot', 'detect', 'motion', 'sub_label']);
 
 export const ON = 'ON';
 export const OFF = 'OFF';

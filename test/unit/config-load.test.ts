@@ -85,6 +85,7 @@ describe('defaults', () => {
         keepaliveSec: 30,
         tls: { ca: null, cert: null, key: null, rejectUnauthorized: true },
       },
+      classifiers: [],
       events: { enabled: true, iouThreshold: 0.3, minHits: 2, maxMissed: 5, labels: ['person'] },
       snapshots: { enabled: true, maxWidth: 640, quality: 80, dir: null, keep: 200 },
       homeassistant: { enabled: false, discoveryPrefix: 'homeassistant' },
@@ -100,6 +101,7 @@ describe('defaults', () => {
       source: { type: 'files', path: path.join(tmp, 'defaults', 'images'), fps: 1, loop: true, repeat: 1, maxPixels: 50_000_000 },
       detect: { fps: 5 },
       filters: { minScore: 0.5, labels: [], perLabel: {}, maxResults: 20 },
+      classify: true,
       zones: {},
       masks: [],
     });
