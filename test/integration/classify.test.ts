@@ -18,6 +18,7 @@ import { ClassifierStats } from '../../src/stats/classifier-stats.js';
 import { silentLogger } from '../../src/system/logger.js';
 import { SSD_V1, V2_224, image, model } from '../helpers/paths.js';
 import { writeTwoBirds } from '../helpers/two-birds.js';
+import { makeTpuWorld, stubDetectorConfig } from '../helpers/tpu-world.js';
 
 const IMAGENET_LABELS = model('imagenet_labels.txt');
 const tmp = mkdtempSync(join(tmpdir(), 'me-classify-'));
@@ -211,5 +212,37 @@ describe('detect, then classify, with the shared models', () => {
     expect(problems[0]!.message).toMatch(/nope\.tflite/);
     expect(problems[1]).toMatchObject({ key: 'classifiers[1].model.cpu' });
     expect(problems[1]!.message).toMatch(/is an SSD detector, not a classifier/);
+  });
+
+  it('runs on the (stub) Edge TPU when it has an _edgetpu build, and falls back to its CPU twin like the detector', async () => {
+    const world = makeTpuWorld();
+    const cpu = join(world.dir, 'birds.tflite');
+    const tpu = join(world.dir, 'birds_edgetpu.tflite');
+    copyFileSync(V2_224, cpu);
+    copyFileSync(V2_224, tpu);
+    const det = { ...detectorConfig, ...stubDetectorConfig(world), model: { cpu: world.cpuModel, edgetpu: world.tpuModel } } as DetectorConfig;
+    const states: ClassifierState[] = [];
+    const c = new Classifier(classifierConfig({ model: { cpu: null, edgetpu: tpu } }), 0, det, silentLogger(), (s) => states.push(s));
+    stopped.push(c);
+    const env = process.env.MOBILENET_EDGE_STUB_CONTROL;
+    process.env.MOBILENET_EDGE_STUB_CONTROL = world.control; // read by the stub in the inference hosts this process starts
+    try {
+      await c.start();
+      expect(c.state).toMatchObject({ state: 'running', backend: 'edgetpu', name: 'birds' });
+      const stage = new ClassifyStage([c], silentLogger());
+      const { frame, results } = await detect(image('bird.bmp'));
+      const onTpu = await stage.apply(frame, results);
+      expect(onTpu.find((r) => r.label === 'bird')!.subLabel).toBe('chickadee');
+      // The TPU fails an inference: the crop runs again on the CPU twin (found beside the _edgetpu file), no sub-label lost.
+      world.setMode('invoke-error');
+      const onCpu = await stage.apply(frame, results);
+      expect(onCpu.find((r) => r.label === 'bird')!.subLabel).toBe('chickadee');
+      expect(c.state).toMatchObject({ state: 'running', backend: 'cpu' });
+      expect(states.map((s) => s.backend)).toContain('cpu');
+    } finally {
+      if (env === undefined) delete process.env.MOBILENET_EDGE_STUB_CONTROL;
+      else process.env.MOBILENET_EDGE_STUB_CONTROL = env;
+      await c.stop();
+    }
   });
 });
