@@ -4,7 +4,7 @@
  *   2. the pipeline's frame rate with and without a classifier (a real CameraPipeline, the SSD in its inference host,
  *      frames made on demand so the detector is never starved), on one bird (1 crop a frame) and on a scene with
  *      several birds (maxCrops crops a frame);
- *   3. the same with detection and classification forced to take turns (one runtime at a time: what a single shared
+ *   3. the same with answers reused for 10 frames (the default reuseFrames), and with detection and classification forced to take turns (one runtime at a time: what a single shared
  *      inference host would do), to show what running the classifier in a host of its own buys.
  *
  * Usage: npx tsx scripts/classifier-cost.ts [--seconds N] [--json]
@@ -50,7 +50,7 @@ const detectorConfig: DetectorConfig = {
   inferenceTimeoutMs: 2000,
   recoverIntervalSec: 30,
 };
-const classifierConfig = (maxCrops: number): ClassifierConfig => ({ objects: ['bird'], model: { cpu: V2, edgetpu: null }, labels: LABELS, minScore: 0.3, topK: 1, maxCrops, margin: 0.1 });
+const classifierConfig = (maxCrops: number): ClassifierConfig => ({ objects: ['bird'], model: { cpu: V2, edgetpu: null }, labels: LABELS, minScore: 0.3, topK: 1, maxCrops, reuseFrames: 1, margin: 0.1 });
 
 /** One picture again and again, made when the pipeline asks (pull): the detector never waits for a camera. */
 class StillSource implements FrameSource {
@@ -98,11 +98,12 @@ interface Run {
   totalLatencyMsP50: number;
 }
 
-async function runPipeline(name: string, image: { width: number; height: number; data: Buffer }, detector: Detector, classifier: Classifier | undefined, maxCrops: number, turns?: Turns): Promise<Run> {
+async function runPipeline(name: string, image: { width: number; height: number; data: Buffer }, detector: Detector, classifier: Classifier | undefined, reuseFrames: number, turns?: Turns): Promise<Run> {
   const stats = new ClassifierStats();
+  // The same loaded classifier, with this run's reuseFrames (and, taking turns, its inferences queued behind detection's).
   const crops = classifier && turns
-    ? Object.assign(Object.create(classifier) as Classifier, { classify: (rgb: Uint8Array): Promise<DetectResult> => turns.wrap(() => classifier.classify(rgb)), config: { ...classifier.config, maxCrops } })
-    : classifier && Object.assign(Object.create(classifier) as Classifier, { config: { ...classifier.config, maxCrops } });
+    ? Object.assign(Object.create(classifier) as Classifier, { classify: (rgb: Uint8Array): Promise<DetectResult> => turns.wrap(() => classifier.classify(rgb)), config: { ...classifier.config, reuseFrames } })
+    : classifier && Object.assign(Object.create(classifier) as Classifier, { config: { ...classifier.config, reuseFrames } });
   const totals: number[] = [];
   let measuring = false;
   const pipeline = new CameraPipeline(
@@ -203,9 +204,10 @@ async function main(): Promise<void> {
 
   const runs: Run[] = [];
   for (const [name, image] of [['bird.bmp', bird], ['flock (4 chickadees)', scene]] as const) {
-    runs.push(await runPipeline(`${name}: detection only`, image, ssd, undefined, 3));
-    runs.push(await runPipeline(`${name}: + classifier (own host)`, image, ssd, classifier, 3));
-    runs.push(await runPipeline(`${name}: + classifier, taking turns`, image, ssd, classifier, 3, new Turns()));
+    runs.push(await runPipeline(`${name}: detection only`, image, ssd, undefined, 1));
+    runs.push(await runPipeline(`${name}: + classifier, every frame (reuseFrames 1), own host`, image, ssd, classifier, 1));
+    runs.push(await runPipeline(`${name}: + classifier, every frame, taking turns with detection`, image, ssd, classifier, 1, new Turns()));
+    runs.push(await runPipeline(`${name}: + classifier, reuseFrames 10 (default), own host`, image, ssd, classifier, 10));
   }
   await Promise.all([ssd.stop(), classifier.stop()]);
   rmSync(tmp, { recursive: true, force: true });

@@ -57,6 +57,11 @@ export const classifierSchema = {
     format: int({ min: 1, max: 100 }),
     default: 3,
   }),
+  reuseFrames: setting({
+    doc: 'A detection whose box overlaps (IoU at least 0.5) one of the same label this classifier answered for within the last N frames of the camera takes that answer instead of a new crop: a bird sitting at the feeder is classified once every N frames, not every frame, and the frame rate stays near that of detection alone. 1 classifies every detection of every frame.',
+    format: int({ min: 1, max: 10_000 }),
+    default: 10,
+  }),
   margin: setting({
     doc: 'Context around the detection box, as a fraction of its longer side on each side, before the crop is squared (classifiers are trained on pictures with some background).',
     format: num({ min: 0, max: 1 }),

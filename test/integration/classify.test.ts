@@ -44,6 +44,7 @@ const classifierConfig = (extra: Partial<ClassifierConfig> = {}): ClassifierConf
   minScore: 0.3,
   topK: 1,
   maxCrops: 3,
+  reuseFrames: 1,
   margin: 0.1,
   ...extra,
 });

@@ -17,13 +17,13 @@ const frame: Frame = (() => {
 })();
 
 /** A classifier that names a crop by where it was taken (left or right half), or fails when told to. */
-function fake(opts: { objects?: string[]; minScore?: number; topK?: number; maxCrops?: number; fail?: boolean; ready?: boolean } = {}): CropClassifier & { crops: Uint8Array[] } {
+function fake(opts: { objects?: string[]; minScore?: number; topK?: number; maxCrops?: number; reuseFrames?: number; fail?: boolean; ready?: boolean } = {}): CropClassifier & { crops: Uint8Array[] } {
   const crops: Uint8Array[] = [];
   return {
     name: 'fake',
     crops,
     ready: opts.ready ?? true,
-    config: { objects: opts.objects ?? ['bird'], model: { cpu: 'fake.tflite', edgetpu: null }, labels: null, minScore: opts.minScore ?? 0.3, topK: opts.topK ?? 1, maxCrops: opts.maxCrops ?? 3, margin: 0 },
+    config: { objects: opts.objects ?? ['bird'], model: { cpu: 'fake.tflite', edgetpu: null }, labels: null, minScore: opts.minScore ?? 0.3, topK: opts.topK ?? 1, maxCrops: opts.maxCrops ?? 3, reuseFrames: opts.reuseFrames ?? 1, margin: 0 },
     inputSize: () => ({ width: 8, height: 8 }),
     classify(rgb: Uint8Array): Promise<DetectResult> {
       crops.push(rgb);
@@ -95,5 +95,37 @@ describe('ClassifyStage', () => {
     const out = await new ClassifyStage([c], silentLogger(), stats).apply(frame, [bird(0.05, 0.3, 0.5), bird(0.7, 0.95, 0.9), bird(0.4, 0.6, 0.7)]);
     expect(out.map((d) => d.subLabel !== undefined)).toEqual([false, true, true]);
     expect(stats.snapshot(['fake']).fake).toMatchObject({ crops: 2, skipped: 1, frames: 1, cropsPerFrame: 2 });
+  });
+
+  it('reuses an answer for an object that stays put, for reuseFrames frames, then classifies it again', async () => {
+    const stats = new ClassifierStats();
+    const c = fake({ reuseFrames: 3 });
+    const stage = new ClassifyStage([c], silentLogger(), stats);
+    const names: (string | undefined)[] = [];
+    for (let i = 0; i < 7; i++) {
+      // The bird moves a little (IoU well above 0.5): the same object.
+      const out = await stage.apply(frame, [bird(0.05 + i * 0.005, 0.3 + i * 0.005)]);
+      names.push(out[0]!.subLabel);
+    }
+    expect(names.every((n) => n === 'chickadee')).toBe(true);
+    // Frames 1, 4 and 7 are classified; the others reuse.
+    expect(c.crops).toHaveLength(3);
+    expect(stats.snapshot(['fake']).fake).toMatchObject({ crops: 3, frames: 7 });
+  });
+
+  it('classifies a new object at once, even while another one reuses its answer', async () => {
+    const c = fake({ reuseFrames: 100 });
+    const stage = new ClassifyStage([c], silentLogger());
+    await stage.apply(frame, [bird(0.05, 0.3)]);
+    const out = await stage.apply(frame, [bird(0.05, 0.3), bird(0.7, 0.95, 0.5)]);
+    expect(out.map((d) => d.subLabel)).toEqual(['chickadee', 'sparrow']);
+    expect(c.crops).toHaveLength(2);
+  });
+
+  it('with reuseFrames 1 classifies every detection of every frame', async () => {
+    const c = fake({ reuseFrames: 1 });
+    const stage = new ClassifyStage([c], silentLogger());
+    for (let i = 0; i < 3; i++) await stage.apply(frame, [bird(0.05, 0.3)]);
+    expect(c.crops).toHaveLength(3);
   });
 });
