@@ -17,7 +17,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { decodeImageFile } from '../src/camera/decode.js';
-import type { Frame, FrameSink, FrameSource, SourceCounters } from '../src/camera/frame.js';
+import type { FrameSink, FrameSource, SourceCounters } from '../src/camera/frame.js';
 import type { ClassifierConfig, DetectorConfig } from '../src/config/index.js';
 import { Classifier } from '../src/inference/classify/classifier.js';
 import type { Detector, DetectResult } from '../src/inference/detector.js';
