@@ -50,7 +50,7 @@ const detectorConfig: DetectorConfig = {
   inferenceTimeoutMs: 2000,
   recoverIntervalSec: 30,
 };
-const classifierConfig = (maxCrops: number): ClassifierConfig => ({ objects: ['bird'], model: { cpu: V2, edgetpu: null }, labels: LABELS, minScore: 0.3, topK: 1, maxCrops, reuseFrames: 1, margin: 0.1 });
+const classifierConfig = (maxCrops: number): ClassifierConfig => ({ objects: ['bird'], model: { cpu: V2, edgetpu: null }, edgetpuDevice: null, labels: LABELS, minScore: 0.3, topK: 1, maxCrops, reuseFrames: 1, margin: 0.1 });
 
 /** One picture again and again, made when the pipeline asks (pull): the detector never waits for a camera. */
 class StillSource implements FrameSource {

@@ -41,7 +41,7 @@ export class CliClassifier {
     const detector = this.detector;
     const crop: CropClassifier = {
       name: basename(m.name, '.tflite'),
-      config: { objects: labels, model: { cpu: m.path, edgetpu: null }, labels: null, minScore: this.opts.minScore, topK: 1, maxCrops: 1000, reuseFrames: 1, margin: MARGIN },
+      config: { objects: labels, model: { cpu: m.path, edgetpu: null }, edgetpuDevice: null, labels: null, minScore: this.opts.minScore, topK: 1, maxCrops: 1000, reuseFrames: 1, margin: MARGIN },
       ready: true,
       inputSize: () => ({ width: m.inputWidth, height: m.inputHeight }),
       classify: (rgb) => detector.detect(rgb),

@@ -1,5 +1,5 @@
 import type { ConfigProblem } from './errors.js';
-import { check, int, isPlainObject, num, orNull, text } from './formats.js';
+import { check, edgetpuDevice, int, isPlainObject, num, orNull, text } from './formats.js';
 import { setting, type ValueOf } from './setting.js';
 import { runSchema, show, type PathValue } from './validate.js';
 
@@ -36,6 +36,11 @@ export const classifierSchema = {
       path: 'file',
     }),
   },
+  edgetpuDevice: setting({
+    doc: "The Edge TPU the classifier's `_edgetpu` model runs on (\"\", usb, usb:N, pci, pci:N or :N); null: the detector's detector.edgetpu.device. The classifier runs in an inference process of its own: give it a Coral of its own (e.g. \"usb:1\") when you have two; see docs/classifiers.md for one Coral.",
+    format: orNull(edgetpuDevice),
+    default: null,
+  }),
   labels: setting({
     doc: 'Label file of the classifier (one label per line, or "id label" lines); null uses the labels embedded in the model.',
     format: path,

@@ -40,6 +40,7 @@ const detectorConfig: DetectorConfig = {
 const classifierConfig = (extra: Partial<ClassifierConfig> = {}): ClassifierConfig => ({
   objects: ['bird'],
   model: { cpu: V2_224, edgetpu: null },
+  edgetpuDevice: null,
   labels: IMAGENET_LABELS,
   minScore: 0.3,
   topK: 1,

@@ -23,7 +23,7 @@ function fake(opts: { objects?: string[]; minScore?: number; topK?: number; maxC
     name: 'fake',
     crops,
     ready: opts.ready ?? true,
-    config: { objects: opts.objects ?? ['bird'], model: { cpu: 'fake.tflite', edgetpu: null }, labels: null, minScore: opts.minScore ?? 0.3, topK: opts.topK ?? 1, maxCrops: opts.maxCrops ?? 3, reuseFrames: opts.reuseFrames ?? 1, margin: 0 },
+    config: { objects: opts.objects ?? ['bird'], model: { cpu: 'fake.tflite', edgetpu: null }, edgetpuDevice: null, labels: null, minScore: opts.minScore ?? 0.3, topK: opts.topK ?? 1, maxCrops: opts.maxCrops ?? 3, reuseFrames: opts.reuseFrames ?? 1, margin: 0 },
     inputSize: () => ({ width: 8, height: 8 }),
     classify(rgb: Uint8Array): Promise<DetectResult> {
       crops.push(rgb);

@@ -18,6 +18,7 @@ export function classifierDetectorConfig(detector: DetectorConfig, c: Classifier
     // 0 (measure) is the detector's measurement; the classifier takes one thread rather than a second measurement.
     threads: detector.threads === 0 ? 1 : detector.threads,
     topK: Math.max(c.topK, 1),
+    edgetpu: { ...detector.edgetpu, ...(c.edgetpuDevice !== null ? { device: c.edgetpuDevice } : {}) },
   };
 }
 
