@@ -12,7 +12,7 @@ export class ClassifierSet {
   private starting: Promise<void> | undefined;
 
   constructor(configs: ClassifierConfig[], detector: DetectorConfig, log: Logger, onChange: () => void) {
-    this.all = configs.map((c, i) => new Classifier(c, i, detector, log.child({ classifier: i }), onChange, configs));
+    this.all = configs.map((c, i) => new Classifier(c, i, detector, log, onChange, configs));
   }
 
   get size(): number {
