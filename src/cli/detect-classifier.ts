@@ -50,7 +50,7 @@ export class CliClassifier {
     const stage = new ClassifyStage([crop], silentLogger(), stats);
     const frame: Frame = { camera: 'detect', seq: 0, capturedAt: 0, wallTime: Date.now(), captureMs: 0, width: image.width, height: image.height, data: image.data, origin };
     const started = performance.now();
-    const out = stage.wants(results) ? await stage.apply(frame, results) : results;
+    const out = await stage.apply(frame, results);
     const ms = performance.now() - started;
     const crops = stats.snapshot([crop.name])[crop.name]!.crops;
     return { results: out, crops, ms };

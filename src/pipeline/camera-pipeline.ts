@@ -300,7 +300,7 @@ export class CameraPipeline {
       const mapped: Detection[] = out.results.map((d) => (d.box ? { ...d, box: toFrameBox(d.box, prepared.geometry) } : d));
       const filtered = applyFilters(mapped, this.opts.filters);
       const classify = this.opts.classify;
-      const results = classify?.wants(filtered) ? await classify.apply(frame, filtered) : filtered;
+      const results = classify ? await classify.apply(frame, filtered) : filtered;
       const latencyMs = {
         capture: frame.captureMs,
         preprocess: prepared.sentAt - prepared.startedAt,

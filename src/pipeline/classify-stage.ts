@@ -35,10 +35,12 @@ export class ClassifyStage {
     return this.classifiers.some((c) => c.ready && results.some((d) => d.box && c.config.objects.includes(d.label)));
   }
 
-  /** The detections, those a classifier named carrying subLabel/subScore (new objects; `results` is not changed). */
+  /** Called for every detected frame: the detections, those a classifier named carrying subLabel/subScore (new objects; `results` is not changed). */
   async apply(frame: Frame, results: readonly Detection[]): Promise<Detection[]> {
-    const out = results.map((d) => ({ ...d }));
+    // Every frame counts toward reuseFrames, those with nothing to classify too.
     const now = ++this.frames;
+    if (!this.wants(results)) return [...results];
+    const out = results.map((d) => ({ ...d }));
     await Promise.all(this.classifiers.map((c) => this.run(c, frame, out, now)));
     return out;
   }
@@ -61,8 +63,9 @@ export class ClassifyStage {
       kept.push({ ...a!, box: d.box! });
       give(d, a!);
     }
+    // Answers nobody took this frame stay until they age out: an object the detector misses for a frame keeps its name.
     if (candidates.length === 0) {
-      this.recent.set(c.name, kept);
+      this.recent.set(c.name, [...kept, ...fresh]);
       return;
     }
     const chosen = toCrop.slice(0, maxCrops);
@@ -87,7 +90,7 @@ export class ClassifyStage {
         }
       }),
     );
-    this.recent.set(c.name, kept);
+    this.recent.set(c.name, [...kept, ...fresh]);
     this.meter?.recordFrame(c.name, chosen.length, toCrop.length - chosen.length);
   }
 }

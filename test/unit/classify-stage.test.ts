@@ -128,4 +128,24 @@ describe('ClassifyStage', () => {
     for (let i = 0; i < 3; i++) await stage.apply(frame, [bird(0.05, 0.3)]);
     expect(c.crops).toHaveLength(3);
   });
+
+  it('counts frames without detections toward reuseFrames: an answer ages by camera frames', async () => {
+    const c = fake({ reuseFrames: 3 });
+    const stage = new ClassifyStage([c], silentLogger());
+    await stage.apply(frame, [bird(0.05, 0.3)]);
+    await stage.apply(frame, []);
+    await stage.apply(frame, []);
+    await stage.apply(frame, [bird(0.05, 0.3)]);
+    expect(c.crops).toHaveLength(2);
+  });
+
+  it('keeps an answer across a frame where the detector missed the object', async () => {
+    const c = fake({ reuseFrames: 10 });
+    const stage = new ClassifyStage([c], silentLogger());
+    await stage.apply(frame, [bird(0.05, 0.3)]);
+    await stage.apply(frame, []);
+    const out = await stage.apply(frame, [bird(0.05, 0.3)]);
+    expect(out[0]!.subLabel).toBe('chickadee');
+    expect(c.crops).toHaveLength(1);
+  });
 });
