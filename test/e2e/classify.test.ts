@@ -79,7 +79,10 @@ describe('detect, then classify, through the daemon', () => {
         const stats = await sub.waitFor((m) => m.topic === `${base}/stats` && (json<Stats>(m).classifiers?.['mobilenet_v2_1.0_224_quant']?.cropMs.count ?? 0) > 0, NEXT_MS, 'stats with crops');
         const entry = json<Stats>(stats).classifiers!['mobilenet_v2_1.0_224_quant']!;
         expect(entry.state).toBe('running');
-        expect(entry.cropsPerFrame).toBeGreaterThanOrEqual(1);
+        // reuseFrames 10 (the default): the still bird is cropped once every 10 frames.
+        expect(entry.crops).toBeGreaterThanOrEqual(1);
+        expect(entry.cropsPerFrame).toBeGreaterThan(0);
+        expect(entry.cropsPerFrame).toBeLessThanOrEqual(1);
         expect(entry.cropMs.p50).toBeGreaterThan(0);
 
         // The opt-out camera's birds have no sub-label.
