@@ -8,4 +8,4 @@ from=()
 [ -d ../shared/models ] && from+=(--from ../shared/models)
 [ -d ../shared/images ] && from+=(--from ../shared/images)
 node dist/main.js fetch-models "${from[@]}"
-exec node dist/main.js run --demo
+exec bin/mobilenet-edge run --demo

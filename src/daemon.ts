@@ -160,6 +160,10 @@ export class Daemon {
     const state = stateDir();
     const detectStore = state ? new DetectStateStore(join(state, 'detect.json'), log.child({ module: 'control' })) : undefined;
     const savedDetect = detectStore?.load() ?? {};
+    // Image files decode only as large as their readers need: the model's input, and the snapshots' and live page's
+    // width when those are on (a 4000x3000 JPEG then costs what a 1000x750 one does).
+    const pictureWidth = (config.events.enabled && config.snapshots.enabled) || this.health ? config.snapshots.maxWidth : 0;
+    const pictureSize = { width: Math.max(detector.model.inputWidth, pictureWidth), height: detector.model.inputHeight };
     for (const [name, cam] of cameras) {
       const camLog = log.child({ module: 'camera', camera: name });
       const events = config.events.enabled
@@ -186,7 +190,7 @@ export class Daemon {
           ...(cam.classify && classifiers.size > 0 ? { classify: new ClassifyStage(classifiers.all, camLog, classifierStats) } : {}),
           publish: { qos: config.mqtt.qos, retain: config.mqtt.retainDetections, offline: 'queue', ...(config.mqtt.detectionExpirySec > 0 ? { expirySec: config.mqtt.detectionExpirySec } : {}) },
         },
-        createSource(name, cam.source, camLog),
+        createSource(name, cam.source, camLog, { decodeAtLeast: pictureSize }),
         detector,
         publisher,
         camLog,

@@ -6,15 +6,30 @@ export interface PhaseTime {
   measureMs: number;
 }
 
+/** Raw and pipeline measured in turns: `rounds` pipeline slices, each between two raw slices. */
+export interface TurnsPlan {
+  /** For each of the two (pipeline first, then the raw host). */
+  warmupMs: number;
+  rounds: number;
+  rawSliceMs: number;
+  pipelineSliceMs: number;
+}
+
 export interface BenchPlan {
-  /** One entry per thread count tried (one without a sweep). */
-  raw: PhaseTime[];
-  synthetic: PhaseTime;
+  /** One entry per thread count tried by a sweep (none without). */
+  sweep: PhaseTime[];
+  turns: TurnsPlan;
   jpeg: PhaseTime;
 }
 
-const SHARES = { raw: 0.3, synthetic: 0.4, jpeg: 0.3 };
+const SHARES = { sweep: 0.2, jpeg: 0.25 };
 const MAX_WARMUP_MS = 1000;
+/** About a second a round: short enough for many rounds (a burst of load spoils one), long enough for many frames. */
+const ROUND_MS = 1000;
+const MIN_ROUNDS = 3;
+const MAX_ROUNDS = 30;
+/** Of the turns' measuring time: the raw slices' share (the pipeline's is the rest). */
+const RAW_SHARE = 0.4;
 
 /** A phase of `ms`: about a second of warm-up, less when the phase is short (a quarter at most). */
 export function phaseTime(ms: number): PhaseTime {
@@ -22,13 +37,25 @@ export function phaseTime(ms: number): PhaseTime {
   return { warmupMs, measureMs: Math.round(ms - warmupMs) };
 }
 
-/** Raw 30 %, synthetic pipeline 40 %, JPEG pipeline 30 %; a sweep splits the raw share between its thread counts. */
-export function planBench(seconds: number, rawRuns = 1): BenchPlan {
+/**
+ * A sweep (when asked) 20 %, the JPEG run 25 %, the turns the rest: two warm-ups of a tenth each (a second at most),
+ * then rounds of about a second, 40 % raw and 60 % pipeline.
+ */
+export function planBench(seconds: number, sweepRuns = 0): BenchPlan {
   const total = seconds * 1000;
-  const rawEach = (total * SHARES.raw) / Math.max(1, rawRuns);
+  const sweepEach = sweepRuns > 0 ? (total * SHARES.sweep) / sweepRuns : 0;
+  const turnsMs = total * (1 - SHARES.jpeg - (sweepRuns > 0 ? SHARES.sweep : 0));
+  const warmupMs = Math.round(Math.min(MAX_WARMUP_MS, turnsMs * 0.1));
+  const measureMs = turnsMs - 2 * warmupMs;
+  const rounds = Math.min(MAX_ROUNDS, Math.max(MIN_ROUNDS, Math.round(measureMs / ROUND_MS)));
   return {
-    raw: Array.from({ length: Math.max(1, rawRuns) }, () => phaseTime(rawEach)),
-    synthetic: phaseTime(total * SHARES.synthetic),
+    sweep: Array.from({ length: sweepRuns }, () => phaseTime(sweepEach)),
+    turns: {
+      warmupMs,
+      rounds,
+      rawSliceMs: Math.round((measureMs * RAW_SHARE) / (rounds + 1)),
+      pipelineSliceMs: Math.round((measureMs * (1 - RAW_SHARE)) / rounds),
+    },
     jpeg: phaseTime(total * SHARES.jpeg),
   };
 }

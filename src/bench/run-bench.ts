@@ -18,12 +18,15 @@ import { Outbox } from '../publish/outbox.js';
 import { ProcessStats } from '../stats/process-stats.js';
 import type { Logger } from '../system/logger.js';
 import { DetectionsProbe } from './detections-probe.js';
-import { runPipelinePhase } from './pipeline-phase.js';
+import { PipelineGroup } from './pipeline-group.js';
 import { planBench } from './plan.js';
-import { runRawLoop, type RawResult } from './raw-loop.js';
+import { childPids } from './proc-stat.js';
+import { RawHost, runRawLoop } from './raw-loop.js';
 import { buildReport, type BenchReport } from './report.js';
+import { StalledDetector } from './stalled-detector.js';
 import { pickFastest, sweepCandidates, type SweepPoint } from './sweep.js';
 import { SyntheticSource } from './synthetic-source.js';
+import { runInTurns } from './turns.js';
 
 export interface BenchOptions {
   /** The CPU model; with backend edgetpu its `_edgetpu` twin runs when it exists, else this file. */
@@ -45,6 +48,10 @@ export interface BenchOptions {
   /** What the synthetic camera produces (I420 like rpicam-vid, or packed RGB). */
   syntheticFormat: 'i420' | 'rgb';
   cores: number;
+  /** Synthetic cameras sharing the detector (default 1). */
+  cameras?: number;
+  /** Self-test: each frame waits this long on its way to the detector, as a slow pipeline would (0: none). */
+  stallMs?: number;
 }
 
 /** Progress lines for a human watching (the report itself is returned). */
@@ -55,6 +62,8 @@ const RAW_INPUTS = 16;
 const RAW_INPUT_SPACING = 37;
 const SYNTHETIC_FPS = 40;
 const CONNECT_TIMEOUT_MS = 5000;
+/** Messages of frames processed just before a stop still travel through the broker: give them this long. */
+const DRAIN_MS = 300;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const rssMb = (): number => process.memoryUsage().rss / 1048576;
@@ -81,8 +90,9 @@ export function benchDetectorConfig(opts: BenchOptions, threads: number): Detect
 }
 
 /**
- * Runs the three measurements in turn (never two at once: they would share the cores): the raw loop (per thread
- * count when sweeping), the synthetic pipeline and the JPEG pipeline. Everything started is stopped, also on failure.
+ * Runs the measurements (never two at once: they would share the cores): the thread sweep when asked, then the raw
+ * runtime and the synthetic cameras' pipelines in alternating slices (load that comes and goes hits both alike), then
+ * the JPEG pipeline. Everything started is stopped, also on failure.
  */
 export async function runBench(opts: BenchOptions, log: Logger, progress: Progress = () => undefined): Promise<BenchReport> {
   const runPath = benchModelPath(opts.modelPath, opts.backend);
@@ -96,7 +106,12 @@ export async function runBench(opts: BenchOptions, log: Logger, progress: Progre
     delegate = { path: coral.node!.path, options: coral.options };
   }
   const plan = await planModel(runPath, { kind: 'auto', labelsPath: null, topK: 5 });
-  const synthetic = new SyntheticSource('synthetic', { fps: SYNTHETIC_FPS, format: opts.syntheticFormat });
+  const cameraCount = opts.cameras ?? 1;
+  const cameras = Array.from({ length: cameraCount }, (_, i) => {
+    const source = new SyntheticSource(cameraCount === 1 ? 'synthetic' : `synthetic-${i + 1}`, { fps: SYNTHETIC_FPS, format: opts.syntheticFormat });
+    return { name: source.camera, source, capturedAt: (seq: number) => source.capturedAt(seq) };
+  });
+  const synthetic = cameras[0]!.source;
   // The raw loop's inputs: pictures of the synthetic run at the model's size, prepared the way the pipeline does.
   const inputs: Uint8Array[] = [];
   for (let i = 0; i < RAW_INPUTS; i++) {
@@ -113,21 +128,29 @@ export async function runBench(opts: BenchOptions, log: Logger, progress: Progre
   let publisher: MqttPublisher | undefined;
   let outbox: Outbox | undefined;
   let outboxDir: string | undefined;
+  let rawHost: RawHost | undefined;
+  const groups: PipelineGroup[] = [];
   try {
     const candidates = opts.threads === 'sweep' ? sweepCandidates(opts.cores) : [opts.threads];
-    const times = planBench(opts.seconds, candidates.length);
-    const raws: RawResult[] = [];
-    for (const [i, threads] of candidates.entries()) {
-      progress(`raw loop: ${plan.info.name} on ${opts.backend}, ${threads} thread${threads === 1 ? '' : 's'}`);
-      raws.push(await runRawLoop({ modelPath: runPath, threads, inputs, time: times.raw[i]!, ...(delegate ? { delegate } : {}) }));
+    const times = planBench(opts.seconds, opts.threads === 'sweep' ? candidates.length : 0);
+    let sweep: SweepPoint[] | undefined;
+    let threads = candidates[0]!;
+    if (opts.threads === 'sweep') {
+      const points: SweepPoint[] = [];
+      for (const [i, t] of candidates.entries()) {
+        progress(`thread sweep: ${plan.info.name} on ${opts.backend}, ${t} thread${t === 1 ? '' : 's'}`);
+        const r = await runRawLoop({ modelPath: runPath, threads: t, inputs, time: times.sweep[i]!, ...(delegate ? { delegate } : {}) });
+        points.push({ threads: r.threads, fps: r.fps });
+      }
+      sweep = points;
+      threads = pickFastest(points).threads;
     }
-    const sweep: SweepPoint[] | undefined = opts.threads === 'sweep' ? raws.map((r) => ({ threads: r.threads, fps: r.fps })) : undefined;
-    const best = pickFastest(raws.map((r) => ({ threads: r.threads, fps: r.fps })));
-    const raw = raws.find((r) => r.threads === best.threads)!;
 
-    const cfg = { ...baseCfg, threads: best.threads };
+    const cfg = { ...baseCfg, threads };
     detector = await createDetector(cfg, log.child({ module: 'detector' }));
     await detector.start();
+    rawHost = new RawHost({ modelPath: runPath, threads, inputs, ...(delegate ? { delegate } : {}) });
+    await rawHost.load();
     const box = benchOutboxConfig();
     if (opts.outbox === 'disk') outboxDir = mkdtempSync(join(tmpdir(), 'mobilenet-edge-bench-outbox-'));
     outbox = await Outbox.open(
@@ -150,82 +173,74 @@ export async function runBench(opts: BenchOptions, log: Logger, progress: Progre
     publisher.start();
     await waitConnected(publisher, opts.mqttUrl);
 
-    const processStats = new ProcessStats();
-    let rssAfterWarmupMb = 0;
-    let rssAfterSyntheticMb = 0;
-    let processSample = processStats.sample();
-    progress(`pipeline: synthetic ${synthetic.width}x${synthetic.height} ${synthetic.format} frames`);
-    const syn = await runPipelinePhase(
-      {
-        camera: 'synthetic',
-        source: synthetic,
-        detector,
-        sink: publisher,
-        probe,
-        time: times.synthetic,
-        log: log.child({ module: 'camera', camera: 'synthetic' }),
-        capturedAt: (seq) => synthetic.capturedAt(seq),
-        onMeasureStart: () => {
-          rssAfterWarmupMb = rssMb();
-          processStats.sample();
-        },
-        onMeasureEnd: () => {
-          processSample = processStats.sample();
-          rssAfterSyntheticMb = rssMb();
-        },
-      },
-      opts.backend,
-    ).finally(() => processStats.stop());
+    const rawPid = rawHost.pid;
+    const hostPids = (): number[] => childPids().filter((pid) => pid !== rawPid);
+    const wrap = (d: Detector): Detector => (opts.stallMs ? new StalledDetector(d, opts.stallMs) : d);
+    const camLog = log.child({ module: 'camera' });
 
-    // The raw loop again, right after the synthetic run: this machine's speed drifts (shared cores, frequency), and
-    // the limit must be what it could do at the time. The faster of the two runs is the limit (the stricter ratio).
-    progress(`raw loop again: ${plan.info.name} on ${opts.backend}, ${best.threads} thread${best.threads === 1 ? '' : 's'}`);
-    const rawAfter = await runRawLoop({ modelPath: runPath, threads: best.threads, inputs, time: times.raw[0]!, ...(delegate ? { delegate } : {}) });
-    const limit = rawAfter.fps > raw.fps ? rawAfter : raw;
+    progress(`raw and pipeline in turns: ${plan.info.name} on ${opts.backend}, ${threads} thread${threads === 1 ? '' : 's'}, ${cameraCount} synthetic ${synthetic.width}x${synthetic.height} ${synthetic.format} camera${cameraCount === 1 ? '' : 's'}`);
+    const group = new PipelineGroup({ cameras, detector, sink: publisher, probe, log: camLog, hostPids }, opts.backend, wrap);
+    groups.push(group);
+    const processStats = new ProcessStats();
+    const turns = await runInTurns(rawHost, group, times.turns, () => processStats.sample()).finally(() => processStats.stop());
+    const rssAfterSyntheticMb = rssMb();
+    await group.stop();
+    const synFigures = await group.messageFigures(DRAIN_MS);
+    const synTotals = group.totals();
+    const detectorFigures = { idleMs: group.timed.idleMs.summary(), runtimeMs: group.timed.runtimeMs.summary() };
 
     progress(`pipeline: JPEG files ${opts.images}`);
-    let rssEndMb = 0;
-    const jpeg = await runPipelinePhase(
-      {
-        camera: 'jpeg',
-        // On demand: each file is decoded when the pipeline is ready for it (a timed source would decode in vain).
-        source: new FilesSource('jpeg', { path: opts.images, fps: 0, loop: true }, log),
-        detector,
-        sink: publisher,
-        probe,
-        time: times.jpeg,
-        log: log.child({ module: 'camera', camera: 'jpeg' }),
-        onMeasureEnd: () => {
-          rssEndMb = rssMb();
-        },
-      },
-      opts.backend,
-    );
-    for (const [name, r] of [['synthetic', syn], ['JPEG', jpeg]] as const) {
-      if (r.frames.processed === 0) throw new Error(`the ${name} pipeline processed no frame (${r.frames.errors} errors; --log-level warn shows why)`);
-    }
+    const jpegSource = new FilesSource('jpeg', { path: opts.images, fps: 0, loop: true, decodeAtLeast: { width: plan.info.inputWidth, height: plan.info.inputHeight } }, log);
+    const jpegGroup = new PipelineGroup({ cameras: [{ name: 'jpeg', source: jpegSource }], detector, sink: publisher, probe, log: camLog, hostPids }, opts.backend, wrap);
+    groups.push(jpegGroup);
+    await jpegGroup.start();
+    await sleep(times.jpeg.warmupMs);
+    const jpegWindow = jpegGroup.window();
+    await sleep(times.jpeg.measureMs);
+    const jpegResult = jpegWindow.end();
+    const rssEndMb = rssMb();
+    await jpegGroup.stop();
+    const jpegFigures = await jpegGroup.messageFigures(DRAIN_MS);
+    const jpegTotals = jpegGroup.totals();
+    if (turns.windows.every((w) => w.processed.every((n) => n === 0))) throw new Error(`the synthetic pipeline processed no frame (${synTotals.errors} errors; --log-level warn shows why)`);
+    if (jpegResult.processed[0] === 0) throw new Error(`the JPEG pipeline processed no frame (${jpegTotals.errors} errors; --log-level warn shows why)`);
 
     return buildReport({
       model: plan.info.name,
+      modelInput: { width: plan.info.inputWidth, height: plan.info.inputHeight },
       backend: opts.backend,
       seconds: opts.seconds,
       syntheticFormat: synthetic.format,
-      raw: limit,
-      rawRuns: [raw, rawAfter],
+      cameras: cameras.map((c) => c.name),
+      threads,
+      rawLoadMs: rawHost.loadMs,
       ...(sweep ? { sweep } : {}),
-      synthetic: syn,
-      jpeg,
-      process: { rssMb: rssEndMb, rssAfterWarmupMb, rssAfterSyntheticMb, cpuPercent: processSample.cpuPercent, eventLoopLagP99Ms: processSample.eventLoopLagMs.p99 },
+      turns,
+      detector: detectorFigures,
+      synthetic: { ...synFigures, ...synTotals },
+      jpeg: { window: jpegResult, ...jpegFigures, ...jpegTotals },
+      ...(opts.stallMs ? { stallMs: opts.stallMs } : {}),
+      process: {
+        rssMb: rssEndMb,
+        rssAfterWarmupMb: turns.rssAfterWarmupMb,
+        rssAfterSyntheticMb,
+        hostRssMb: Math.max(group.hostRssMaxMb, jpegGroup.hostRssMaxMb),
+        cpuPercent: turns.process.cpuPercent,
+        eventLoopLagP99Ms: turns.process.eventLoopLagMs.p99,
+      },
     });
   } finally {
+    for (const g of groups) await g.stop();
     await publisher?.stop().catch(() => undefined);
     await outbox?.close().catch(() => undefined);
     if (outboxDir) rmSync(outboxDir, { recursive: true, force: true });
+    await rawHost?.stop().catch(() => undefined);
     await detector?.stop().catch(() => undefined);
-    const retained = publisher ? [publisher.availabilityTopic, publisher.topic('synthetic', 'status'), publisher.topic('jpeg', 'status')] : [];
+    const retained = publisher ? [publisher.availabilityTopic, ...cameras.map((c) => publisher!.topic(c.name, 'status')), publisher.topic('jpeg', 'status')] : [];
     await probe.close(retained).catch(() => undefined);
   }
 }
+
 
 /** The daemon's default outbox limits (from the schema). */
 function benchOutboxConfig(): { maxMessages: number; maxBytes: number; fsyncMs: number } {

@@ -60,10 +60,10 @@ export class SampleSet {
   private readonly values: number[] = [];
   private measuring = false;
 
-  /** From now on samples count; everything before is warm-up. */
-  begin(): void {
+  /** From now on samples count; everything before is warm-up (kept with `clear` false: a measuring window resumes). */
+  begin(clear = true): void {
     this.measuring = true;
-    this.values.length = 0;
+    if (clear) this.values.length = 0;
   }
 
   end(): void {
@@ -76,6 +76,11 @@ export class SampleSet {
 
   get count(): number {
     return this.values.length;
+  }
+
+  /** The samples from index `from` on (those of one window, when its start count was kept). */
+  since(from: number): readonly number[] {
+    return this.values.slice(from);
   }
 
   summary(): Summary {

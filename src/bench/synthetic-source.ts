@@ -79,6 +79,17 @@ export class SyntheticSource implements FrameSource {
     return { ...this.count };
   }
 
+  /** Stops the timer's frames (the bench pauses the camera while it measures the raw runtime alone). */
+  pause(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  resume(): void {
+    if (!this.running || this.timer) return;
+    this.timer = setInterval(() => this.emit(), Math.max(1, this.intervalMs));
+  }
+
   /** performance.now() when frame `seq` was made, while it is among the last few thousand; else undefined. */
   capturedAt(seq: number): number | undefined {
     const i = seq % CAPTURE_RING;

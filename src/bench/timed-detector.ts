@@ -16,18 +16,37 @@ export class TimedDetector extends DetectorDecorator {
   readonly idleMs = new SampleSet();
   /** The runtime's own time per frame as the host measured it (its \`infer()\`, nothing around it). */
   readonly runtimeMs = new SampleSet();
-  private inFlight = 0;
+  private pending = 0;
+  private idleWaiters: (() => void)[] = [];
   private lastAnswerAt: number | undefined;
 
   constructor(inner: Detector) {
     super(inner);
   }
 
-  /** Samples count from now on (everything before was warm-up). */
-  begin(): void {
-    this.periodMs.begin();
-    this.idleMs.begin();
-    this.runtimeMs.begin();
+  /** Samples count from now on (everything before was warm-up); `clear` false keeps earlier windows' samples. */
+  begin(clear = true): void {
+    this.periodMs.begin(clear);
+    this.idleMs.begin(clear);
+    this.runtimeMs.begin(clear);
+  }
+
+  /** Requests not yet answered. */
+  get inFlight(): number {
+    return this.pending;
+  }
+
+  /** Resolves once nothing is in flight. */
+  async idle(): Promise<void> {
+    while (this.pending > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /**
+   * The pipeline was paused: the next answer's interval and the next request's idle gap would span the pause, and
+   * are not the pipeline's own.
+   */
+  forgetLastAnswer(): void {
+    this.lastAnswerAt = undefined;
   }
 
   end(): void {
@@ -39,17 +58,18 @@ export class TimedDetector extends DetectorDecorator {
   async detect(input: Uint8Array): Promise<DetectResult> {
     const askedAt = performance.now();
     // A request made while another is in flight found the detector busy: zero idle for this frame.
-    if (this.lastAnswerAt !== undefined) this.idleMs.add(this.inFlight === 0 ? askedAt - this.lastAnswerAt : 0);
-    this.inFlight++;
+    if (this.lastAnswerAt !== undefined) this.idleMs.add(this.pending === 0 ? askedAt - this.lastAnswerAt : 0);
+    this.pending++;
     try {
       const out = await this.inner.detect(input);
       this.runtimeMs.add(out.inferenceMs);
       return out;
     } finally {
-      this.inFlight--;
+      this.pending--;
       const answeredAt = performance.now();
       if (this.lastAnswerAt !== undefined) this.periodMs.add(answeredAt - this.lastAnswerAt);
       this.lastAnswerAt = answeredAt;
+      if (this.pending === 0) for (const wake of this.idleWaiters.splice(0)) wake();
     }
   }
 }

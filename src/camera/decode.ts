@@ -11,7 +11,7 @@ export { DEFAULT_MAX_PIXELS, ImageDecodeError, ImageTooLargeError, type DecodedI
  * which decodes on libuv's thread pool, so the event loop is not blocked.
  * An image of more than `maxPixels` pixels is refused from its header (ImageTooLargeError), before any decoding.
  */
-export async function decodeImage(bytes: Buffer, origin: string, maxPixels = DEFAULT_MAX_PIXELS): Promise<DecodedImage> {
+export async function decodeImage(bytes: Buffer, origin: string, maxPixels = DEFAULT_MAX_PIXELS, atLeast?: DecodeSize): Promise<DecodedImage> {
   if (bytes.length === 0) throw new ImageDecodeError(origin, 'empty file');
   if (isBmp(bytes)) return decodeBmp(bytes, origin, maxPixels);
   try {
@@ -19,8 +19,11 @@ export async function decodeImage(bytes: Buffer, origin: string, maxPixels = DEF
     // failOn 'truncated': a cut-off JPEG must fail instead of coming back as a half grey picture, while the
     // harmless libjpeg warnings many cameras trigger ("extraneous bytes before marker") still decode.
     // limitInputPixels: libvips' own check of the same limit, should a header lie to metadata() and not to the loader.
-    const { data, info } = await sharp(bytes, { failOn: 'truncated', limitInputPixels: maxPixels })
-      .rotate() // no angle: apply the EXIF orientation
+    let image = sharp(bytes, { failOn: 'truncated', limitInputPixels: maxPixels }).rotate(); // no angle: apply the EXIF orientation
+    // Scaled down on load: libjpeg decodes at 1/2, 1/4 or 1/8 scale for almost nothing, then libvips resizes the
+    // rest of the way, so a large photo costs what its smaller picture does. Never enlarged.
+    if (atLeast) image = image.resize({ width: atLeast.width, height: atLeast.height, fit: 'outside', withoutEnlargement: true });
+    const { data, info } = await image
       .flatten()
       .toColourspace('srgb') // greyscale and CMYK sources come out as 3 channels too
       .raw()
@@ -33,14 +36,20 @@ export async function decodeImage(bytes: Buffer, origin: string, maxPixels = DEF
   }
 }
 
-export async function decodeImageFile(path: string, maxPixels = DEFAULT_MAX_PIXELS): Promise<DecodedImage> {
+/** The smallest picture a decode must give: both sides at least this (the aspect ratio kept). */
+export interface DecodeSize {
+  width: number;
+  height: number;
+}
+
+export async function decodeImageFile(path: string, maxPixels = DEFAULT_MAX_PIXELS, atLeast?: DecodeSize): Promise<DecodedImage> {
   let bytes: Buffer;
   try {
     bytes = await readFile(path);
   } catch (err) {
     throw new ImageDecodeError(path, `cannot read: ${(err as Error).message}`);
   }
-  return decodeImage(bytes, path, maxPixels);
+  return decodeImage(bytes, path, maxPixels, atLeast);
 }
 
 /** metadata() reads the header only: the size is known before a single pixel is decoded. */

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import type { Logger } from '../system/logger.js';
-import { DEFAULT_MAX_PIXELS, decodeImageFile, ImageDecodeError, ImageTooLargeError } from './decode.js';
+import { DEFAULT_MAX_PIXELS, decodeImageFile, ImageDecodeError, ImageTooLargeError, type DecodeSize } from './decode.js';
 import type { CameraState, Frame, FrameSink, FrameSource, SourceCounters } from './frame.js';
 import { IMAGE_EXTENSIONS, listImageFiles } from './image-files.js';
 import { guardSink } from './sink-guard.js';
@@ -16,12 +16,19 @@ export interface FilesSourceOptions {
   repeat?: number;
   /** Images with more pixels are refused from their header, never decoded (default DEFAULT_MAX_PIXELS, 50 MP). */
   maxPixels?: number;
+  /**
+   * Decode each picture only as large as this (both sides at least this, aspect kept; JPEG shrinks on load): the
+   * largest size what reads the frames needs (model input, snapshots, live page). Default: full size.
+   */
+  decodeAtLeast?: DecodeSize;
 }
 
 /**
  * Plays still images as a camera: for tests, demos, and checking a model on known pictures. At a frame rate, on a
  * timer (frames inference has no time for are dropped and counted, as with a camera); at fps 0, on demand: the
  * pipeline pulls each image when it is ready for one, so every file is inferred once a pass and none is decoded in vain.
+ * On demand, the next image is decoded while the pipeline works on this one (one picture ahead, off the event loop):
+ * decoding then overlaps inference instead of adding to it.
  */
 export class FilesSource implements FrameSource {
   /** Only on demand (fps 0): a timed source's frames come from its timer. */
@@ -34,6 +41,10 @@ export class FilesSource implements FrameSource {
   private stopped = false;
   private timer: NodeJS.Timeout | null = null;
   private inFlight: Promise<void> | null = null;
+  /** On demand: the next picture, decoded ahead of the pull that will take it. */
+  private ready: Frame | null = null;
+  /** On demand: the list ended while a picture was still waiting to be taken; ends once it is. */
+  private pendingEnd: { reason: string; state: CameraState } | undefined;
   private next = 0;
   /** Times the current file has been shown in a row (repeat). */
   private shown = 0;
@@ -90,6 +101,8 @@ export class FilesSource implements FrameSource {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.inFlight;
+    if (this.ready) this.count.dropped = (this.count.dropped ?? 0) + 1; // decoded ahead, never taken
+    this.ready = null;
     if (this.state === 'online') this.setStatus('offline', 'source stopped');
   }
 
@@ -105,9 +118,21 @@ export class FilesSource implements FrameSource {
     this.serve();
   }
 
+  /** Hands the picture decoded ahead to a waiting pull, then decodes the next one ahead (one read at a time). */
   private serve(): void {
-    if (this.stopped || this.inFlight || !this.sink || this.demand === 0) return;
-    this.demand--;
+    if (this.stopped || !this.sink) return;
+    if (this.ready && this.demand > 0) {
+      const frame = this.ready;
+      this.ready = null;
+      this.demand--;
+      this.sink.frame(frame);
+    }
+    if (!this.ready && this.pendingEnd) {
+      const { reason, state } = this.pendingEnd;
+      this.pendingEnd = undefined;
+      return this.end(reason, state);
+    }
+    if (this.inFlight || this.ready || this.pendingEnd) return;
     this.inFlight = this.tick().finally(() => {
       this.inFlight = null;
       this.serve();
@@ -163,7 +188,7 @@ export class FilesSource implements FrameSource {
       return false;
     }
     try {
-      const image = await decodeImageFile(path, this.maxPixels);
+      const image = await decodeImageFile(path, this.maxPixels, this.options.decodeAtLeast);
       if (this.stopped) return true;
       this.refused.delete(path);
       const capturedAt = performance.now();
@@ -182,7 +207,8 @@ export class FilesSource implements FrameSource {
       if (firstShowing) this.deliveredThisPass++;
       this.failuresInARow = 0;
       this.setStatus('online', 'frames flowing');
-      this.sink!.frame(frame);
+      if (this.pull) this.ready = frame; // taken by the next pull (serve)
+      else this.sink!.frame(frame);
       return true;
     } catch (err) {
       if (this.stopped) return false;
@@ -204,6 +230,10 @@ export class FilesSource implements FrameSource {
 
   /** A list played to its end is `offline` (nothing more will come); one whose every file fails needs attention. */
   private end(reason: string, state: CameraState = 'offline'): void {
+    if (this.ready) {
+      this.pendingEnd = { reason, state }; // after the picture decoded ahead is taken
+      return;
+    }
     this.stopped = true;
     this.logger.info({ reason }, 'files source ended');
     this.setStatus(state, reason);

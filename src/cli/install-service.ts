@@ -278,9 +278,12 @@ function warnIfMissing(ctx: Context, target: string, message: string): void {
   if (!fs.existsSync(onRoot(ctx, target))) say(ctx, 'warning', message);
 }
 
-/** A two-line sh script rather than a symlink: dist/main.js is not executable, and this pins the node the unit uses. */
+/**
+ * A short sh script rather than a symlink: it pins the node and the copy the unit uses, and sets MALLOC_ARENA_MAX as
+ * the unit does (glibc reads it only at start; see bin/mobilenet-edge).
+ */
 export function cliWrapper(node: string, prefix: string): string {
-  return `#!/bin/sh\n# The mobilenet-edge command line, run with the node and the copy the service uses.\nexec ${node} ${path.posix.join(prefix, 'dist', 'main.js')} "$@"\n`;
+  return `#!/bin/sh\n# The mobilenet-edge command line, run with the node and the copy the service uses.\n: "\${MALLOC_ARENA_MAX:=2}"\nexport MALLOC_ARENA_MAX\nexec ${node} ${path.posix.join(prefix, 'dist', 'main.js')} "$@"\n`;
 }
 
 function nextSteps(user: string): string {

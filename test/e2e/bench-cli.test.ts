@@ -34,25 +34,33 @@ function expectSaneReport(r: BenchReport, backend: 'cpu' | 'edgetpu'): void {
     expect(block.p99Ms).toBeGreaterThanOrEqual(block.p50Ms);
   }
   expect(r.raw.roundTripFps).toBeGreaterThan(0);
-  // The runtime's own loop is the limit; the pipeline reaches a share of it (preprocessing 640x480 costs more than
-  // this tiny model's inference, hence far from 1). How large a share is a performance figure that a loaded machine
-  // moves (the pipeline needs two busy processes, the raw loop one): CI gates it in scripts/bench-smoke.sh (best of
-  // 5 runs, the SSD). Here the ratio must be the one of the figures reported, and below what the runtime alone does.
-  expect(r.ratio).toBeGreaterThan(0);
-  expect(r.ratio).toBeLessThan(1.2);
-  expect(r.ratio).toBeCloseTo(r.pipeline.fps / r.raw.fps, 2);
-  // --seconds is honoured: each pipeline phase measured its share of it (frames / fps is the window it measured,
-  // whatever the speed; a loaded machine only makes its timer a little late).
+  // The runtime's own loop is the limit; the pipeline reaches a share of it. How large a share is a performance
+  // figure a loaded machine moves (the pipeline needs two busy processes, the raw loop one): CI judges the pipeline
+  // in scripts/bench-smoke.sh by figures load does not move. Here: the figures are the ones reported, and consistent.
   const plan = planBench(SECONDS);
-  for (const [frames, fps, window] of [[r.frames.pipeline, r.pipeline.fps, plan.synthetic.measureMs], [r.frames.jpeg, r.jpeg.fps, plan.jpeg.measureMs]] as const) {
-    const measuredMs = (frames / fps) * 1000;
-    expect(measuredMs).toBeGreaterThan(window * 0.95);
-    expect(measuredMs).toBeLessThan(window + 3000);
+  expect(r.rounds).toHaveLength(plan.turns.rounds);
+  for (const round of r.rounds) {
+    expect(round.rawFps).toBeGreaterThan(0);
+    expect(round.pipelineFps).toBeGreaterThan(0);
+    expect(round.ratio).toBeCloseTo(round.pipelineFps / round.rawFps, 2);
   }
+  const sorted = r.rounds.map((x) => x.ratio).sort((a, b) => a - b);
+  expect(r.ratio).toBeGreaterThanOrEqual(sorted[0]!);
+  expect(r.ratio).toBeLessThanOrEqual(sorted[sorted.length - 1]!);
+  expect(r.ratioAggregate).toBeCloseTo(r.pipeline.fps / r.raw.fps, 2);
+  expect(r.ratioAggregate).toBeLessThan(1.2);
+  // CPU from the processes' counters: the daemon side did work, and the runtime alone cost something per frame.
+  expect(r.cpuPerFrameMs.daemon).toBeGreaterThan(0);
+  expect(r.cpuPerFrameMs.runtime).toBeGreaterThan(0);
+  expect(r.cpuPerFrameMs.rawHost).toBeGreaterThan(0);
+  expect(r.cpuPerFrameMs.outside).toBeCloseTo(r.cpuPerFrameMs.daemon + Math.max(0, r.cpuPerFrameMs.host - r.cpuPerFrameMs.runtime), 2);
+  expect(r.hostRssMb).toBeGreaterThan(10);
+  expect(r.cameras.reduce((a, c) => a + c.fps, 0)).toBeGreaterThan(0);
+  for (const t of r.targets) expect(t.met).toBe(t.kind === 'max' ? t.value <= t.limit : t.value >= t.limit);
   expect(Object.keys(r.stagesMs)).toEqual(expect.arrayContaining(STAGES));
   expect(Object.keys(r.jpeg.stagesMs)).toEqual(expect.arrayContaining(STAGES));
   for (const s of STAGES.filter((st) => st !== 'capture')) expect(r.stagesMs[s]!.p50).toBeGreaterThan(0);
-  expect(r.jpeg.stagesMs.capture!.p50).toBeGreaterThan(0); // JPEG decoding is the capture stage
+  expect(r.jpeg.stagesMs.capture!.p50).toBeGreaterThan(0); // JPEG decoding (ahead of the pull) is the capture stage
   // End to end covers the whole frame time and comes back through the broker (how long it takes is a figure).
   expect(r.endToEndMs.p50).toBeGreaterThanOrEqual(r.stagesMs.inference!.p50);
   expect(r.endToEndMs.p99).toBeGreaterThanOrEqual(r.endToEndMs.p50);
@@ -87,12 +95,12 @@ describe('mobilenet-edge bench', () => {
     expect(children()).toEqual([]);
   }, BENCH_TEST_MS);
 
-  it('runs the Edge TPU path through the stub libedgetpu and reports the per-frame overhead', async () => {
+  it('runs the Edge TPU path through the stub libedgetpu with two cameras sharing it, and reports each', async () => {
     const world = makeTpuWorld();
     process.env.MOBILENET_EDGE_STUB_CONTROL = world.control; // the inference hosts inherit it
     const io = captureIo();
     const code = await benchCommand(
-      ['--model', world.cpuModel, '--backend', 'edgetpu', '--library', STUB_LIBRARY, '--probe-root', world.root, '--seconds', String(SECONDS), '--json'],
+      ['--model', world.cpuModel, '--backend', 'edgetpu', '--library', STUB_LIBRARY, '--probe-root', world.root, '--seconds', String(SECONDS), '--cameras', '2', '--json'],
       io,
     );
     expect(code, io.err()).toBe(0);
@@ -101,6 +109,11 @@ describe('mobilenet-edge bench', () => {
     expect(report.model).toBe('mnet_edgetpu.tflite'); // the _edgetpu twin of --model
     expectSaneReport(report, 'edgetpu');
     expect(typeof report.overheadMs).toBe('number');
+    // Both cameras got frames through (how evenly is a figure: fairness, judged by the bench's targets).
+    expect(report.cameras.map((c) => c.name)).toEqual(['synthetic-1', 'synthetic-2']);
+    for (const c of report.cameras) expect(c.fps).toBeGreaterThan(0);
+    expect(report.fairness).toBeGreaterThan(0);
+    expect(report.targets.map((t) => t.name)).toContain('slowest camera / fastest');
     expect(children()).toEqual([]);
   }, BENCH_TEST_MS);
 

@@ -154,12 +154,16 @@ describe('mobilenet-edge install-service', () => {
     const { root } = target();
     // A stand-in dist/main.js that shows how it was called.
     const prefix = path.join(root, 'opt/me-test');
-    fs.writeFileSync(path.join(prefix, 'dist/main.js'), 'console.log(JSON.stringify(process.argv.slice(2)))\n');
+    fs.writeFileSync(path.join(prefix, 'dist/main.js'), 'console.log(JSON.stringify([...process.argv.slice(2), process.env.MALLOC_ARENA_MAX]))\n');
     expect(await installServiceCommand(['--root', root, '--prefix', prefix, '--node', process.execPath, '--user', 'me-svc'], io())).toBe(0);
     const cli = path.join(root, 'usr/local/bin/mobilenet-edge');
     expect(mode(cli)).toBe(0o755);
-    const out = execFileSync(cli, ['check-config', '--config', 'a b.json'], { encoding: 'utf8' });
-    expect(JSON.parse(out)).toEqual(['check-config', '--config', 'a b.json']);
+    const env = { ...process.env };
+    delete env.MALLOC_ARENA_MAX;
+    const out = execFileSync(cli, ['check-config', '--config', 'a b.json'], { encoding: 'utf8', env });
+    // MALLOC_ARENA_MAX as the unit sets it (glibc reads it at start only), unless the caller set their own.
+    expect(JSON.parse(out)).toEqual(['check-config', '--config', 'a b.json', '2']);
+    expect(JSON.parse(execFileSync(cli, [], { encoding: 'utf8', env: { ...env, MALLOC_ARENA_MAX: '4' } }))).toEqual(['4']);
   });
 
   it('--dry-run writes nothing', async () => {

@@ -1,109 +1,150 @@
 import { describe, expect, it } from 'vitest';
-import type { PipelinePhaseResult } from '../../src/bench/pipeline-phase.js';
-import type { RawResult } from '../../src/bench/raw-loop.js';
-import { alignColumns, buildReport, formatTable, type ReportParts } from '../../src/bench/report.js';
+import type { WindowResult } from '../../src/bench/pipeline-group.js';
+import type { RawSlice } from '../../src/bench/raw-loop.js';
+import { alignColumns, buildReport, cpuPerFrameOf, formatTable, median, roundsOf, type ReportParts } from '../../src/bench/report.js';
 import { summarize } from '../../src/bench/stats.js';
 
-const stages = (inference: number, capture = 0): PipelinePhaseResult['stagesMs'] => ({
-  capture: { p50: capture, p99: capture * 2 },
-  preprocess: { p50: 3.5, p99: 6 },
-  inference: { p50: inference, p99: inference + 5 },
-  postprocess: { p50: 0.25, p99: 0.5 },
-  total: { p50: capture + 3.5 + inference + 0.25, p99: 90 },
+const slice = (ms: number, n: number, hostCpuMs: number | undefined): RawSlice => ({
+  frames: n,
+  elapsedMs: ms * n,
+  hostMs: Array(n).fill(ms),
+  tripMs: Array(n).fill(ms + 0.5),
+  hostCpuMs,
+});
+const win = (periodMs: number, n: number, processed: number[], daemonCpuMs: number, hostCpuMs: number | undefined): WindowResult => ({
+  elapsedMs: periodMs * n,
+  processed,
+  periodMs: Array(n).fill(periodMs),
+  runtimeMs: Array(n).fill(4),
+  daemonCpuMs,
+  hostCpuMs,
 });
 
-const raw: RawResult = {
-  threads: 1,
-  fps: 14.9,
-  inferenceMs: summarize([66, 67, 67, 68, 70]),
-  roundTripFps: 14.6,
-  roundTripMs: summarize([67.5, 68, 68.2, 69, 71]),
-  loadMs: 120,
+/** Raw 250, 200 and 250 fps around two pipeline windows of 200 and 222.2 fps: rounds 0.9 and 1.0. */
+const turns = {
+  rawSlices: [slice(4, 4, 16), slice(5, 4, 20), slice(4, 4, 16)],
+  windows: [win(5, 4, [4], 4, 18), win(4.5, 4, [4], 4, 18)],
+  rssAfterWarmupMb: 100.01,
+  process: { cpuPercent: 12.3, eventLoopLagMs: { p50: 0.5, p99: 1.5, max: 3 }, rssMb: 100 } as unknown as ReportParts['turns']['process'],
 };
 
-const phase = (fps: number, perFrame: number[], inference: number, capture = 0): PipelinePhaseResult => ({
-  fps,
-  perFrameMs: summarize(perFrame),
-  detectorIdleMs: summarize([0, 0, 1, 2, 7]), // mean 2
-  runtimeMs: summarize([67, 67.5, 68, 68.5, 69]), // p50 68: 1 ms slower than raw's 67
-  frameLatencyMs: summarize(perFrame.map((v) => v + 1)),
-  stagesMs: stages(inference, capture),
-  endToEndMs: summarize(perFrame.map((v) => v + 2)),
-  frames: { captured: 400, processed: 100, dropped: 300, errors: 1, received: 99, otherBackend: 0 },
+const stage = (p50: number): ReturnType<typeof summarize> => summarize([p50, p50, p50 * 2]);
+const figures = (inference: number, capture = 0): ReportParts['synthetic'] => ({
+  stagesMs: { capture: stage(capture), preprocess: stage(0.5), inference: stage(inference), postprocess: stage(0.1), total: stage(inference + 1) },
+  endToEndMs: stage(inference + 2),
+  frameLatencyMs: stage(inference + 0.6),
+  received: 8,
+  otherBackend: 0,
+  captured: 40,
+  dropped: 30,
+  errors: 1,
 });
 
 const parts: ReportParts = {
-  model: 'ssd.tflite',
+  model: 'mnet.tflite',
+  modelInput: { width: 128, height: 128 },
   backend: 'cpu',
-  seconds: 20,
+  seconds: 10,
   syntheticFormat: 'i420',
-  raw,
-  synthetic: phase(13.9, [71, 71.5, 72, 73, 80], 68),
-  jpeg: phase(12.5, [72, 73, 74, 75, 90], 68.5, 9),
-  process: { rssMb: 102.46, rssAfterWarmupMb: 100.01, rssAfterSyntheticMb: 100.5, cpuPercent: 12.3, eventLoopLagP99Ms: 1.5 },
+  cameras: ['synthetic'],
+  threads: 1,
+  rawLoadMs: 120,
+  turns,
+  detector: { idleMs: summarize([0, 0, 0.1, 0.3]), runtimeMs: summarize([4.2, 4.4, 4.4, 4.6]) },
+  synthetic: figures(5),
+  jpeg: { window: win(10, 5, [5], 2, 22), ...figures(5, 6) },
+  process: { rssMb: 102.46, rssAfterWarmupMb: 100.01, rssAfterSyntheticMb: 100.5, hostRssMb: 61.23, cpuPercent: 12.3, eventLoopLagP99Ms: 1.5 },
 };
 
 describe('bench report', () => {
-  it('has the documented JSON shape with ratio and overhead from the synthetic run', () => {
+  it('takes each pipeline window against the raw slices on either side, and the median of the rounds as the ratio', () => {
+    expect(roundsOf(turns)).toEqual([
+      { rawFps: 222.2, pipelineFps: 200, ratio: 0.9 },
+      { rawFps: 222.2, pipelineFps: 222.2, ratio: 1 },
+    ]);
+    expect(median([0.9, 1])).toBe(0.95);
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([])).toBe(0);
     const r = buildReport(parts);
-    expect(Object.keys(r)).toEqual(
-      expect.arrayContaining(['model', 'backend', 'threads', 'raw', 'pipeline', 'ratio', 'stagesMs', 'endToEndMs', 'rssMb', 'cpuPercent', 'eventLoopLagP99Ms', 'jpeg', 'overheadMs', 'rssGrowthMb', 'frames']),
-    );
-    expect(r.raw).toMatchObject({ fps: 14.9, p50Ms: 67, p99Ms: 70, roundTripFps: 14.6 });
-    expect(r.pipeline).toEqual({ fps: 13.9, p50Ms: 72, p99Ms: 80, latencyP50Ms: 73, latencyP99Ms: 81, detectorIdleMs: 2 });
-    expect(r.ratio).toBe(0.933);
-    expect(r.jpeg).toMatchObject({ fps: 12.5, p50Ms: 74, ratio: 0.839 });
-    expect(r.overheadMs).toBe(5);
-    expect(r.overheadMeanMs).toBe(4.83); // 1000/13.9 - 1000/14.9
-    expect(r.overheadSplitMs).toEqual({ idle: 2, slowdown: 1, hop: 2 });
-    expect(r.stagesMs.inference).toEqual({ p50: 68, p99: 73 });
-    expect(r.endToEndMs).toEqual({ p50: 74, p99: 82 });
-    expect(r.rssMb).toBe(102.5);
-    expect(r.rssGrowthMb).toBe(2.5);
-    expect(r.rssTrailMb).toEqual({ afterWarmup: 100, afterSynthetic: 100.5, end: 102.5 });
-    expect(r.frames).toEqual({ raw: 5, pipeline: 100, jpeg: 100, dropped: 300, errors: 2, received: 198, otherBackend: 0 });
-    expect(r.latencyAddedMs).toEqual({ overInferenceStage: 6, overRuntime: 6 }); // e2e p50 74, inference stage p50 68, runtime p50 68
-    expect(r.targets.map((t) => [t.name, t.value, t.met])).toEqual([
-      ['ratio pipeline/raw', 0.933, false],
-      ['non-inference work per frame', 7.5, false], // 5 ms of 67
-      ['event-loop lag p99', 1.5, true],
-      ['end to end p50 over inference p50', 6, false],
-      ['daemon RSS', 102.5, true],
+    expect(r.ratio).toBe(0.95);
+    // The whole run: 1000 / mean period (4.75 ms) against 1000 / mean raw (4.333 ms).
+    expect(r.pipeline.fps).toBe(210.5);
+    expect(r.raw.fps).toBe(230.8);
+    expect(r.ratioAggregate).toBe(0.912);
+  });
+
+  it('gives CPU per frame beyond the runtime: daemon + host over the pipeline frames, minus the invokes', () => {
+    // 8 pipeline frames: daemon 8 ms, host 36 ms, invokes 4 ms each; the raw loop's host: 52 ms over 12 frames.
+    expect(cpuPerFrameOf(turns)).toEqual({ daemon: 1, host: 4.5, runtime: 4, outside: 1.5, rawHost: 4.333 });
+    // A host whose counters could not be read adds nothing, and is reported as 0, not as a free one.
+    const unread = { ...turns, windows: [win(5, 4, [4], 4, undefined)] };
+    expect(cpuPerFrameOf(unread)).toMatchObject({ host: 0, outside: 1 });
+    // An invoke that waits (an Edge TPU) longer than the host computes: the host's part is 0, not negative.
+    const waiting = { ...turns, windows: [{ ...win(5, 4, [4], 4, 8), runtimeMs: [5, 5, 5, 5] }] };
+    expect(cpuPerFrameOf(waiting).outside).toBe(1);
+  });
+
+  it('has the documented JSON shape and the targets', () => {
+    const r = buildReport(parts);
+    for (const key of ['model', 'modelInput', 'backend', 'threads', 'raw', 'pipeline', 'rounds', 'ratio', 'ratioAggregate', 'cameras', 'fairness', 'jpeg', 'cpuPerFrameMs', 'stagesMs', 'endToEndMs', 'overheadMs', 'rssMb', 'hostRssMb', 'cpuPercent', 'eventLoopLagP99Ms', 'frames', 'latencyAddedMs', 'targets']) {
+      expect(r).toHaveProperty(key);
+    }
+    expect(r.raw).toMatchObject({ p50Ms: 4, p99Ms: 5, loadMs: 120 });
+    expect(r.pipeline).toMatchObject({ p50Ms: 4.5, p99Ms: 5, detectorIdleMs: 0.1 });
+    expect(r.cameras).toEqual([{ name: 'synthetic', fps: 210.5 }]); // 8 frames in 38 ms
+    expect(r.fairness).toBe(1);
+    expect(r.jpeg).toMatchObject({ fps: 100, ratio: 0.433 });
+    expect(r.overheadSplitMs).toEqual({ idle: 0.1, slowdown: 0.4, hop: 0 });
+    expect(r.latencyAddedMs).toEqual({ overInferenceStage: 2, overRuntime: 3 }); // e2e p50 7: inference stage 5, raw p50 4
+    expect(r.frames).toEqual({ raw: 12, pipeline: 8, jpeg: 5, dropped: 30, errors: 2, received: 16, otherBackend: 0 });
+    expect(r.hostRssMb).toBe(61.2);
+    expect(r.targets.map((t) => [t.name, t.value, t.limit, t.met])).toEqual([
+      ['ratio pipeline/raw (median of rounds)', 0.95, 0.9, true], // a 4 ms model: 0.9
+      ['CPU per frame beyond the runtime', 1.5, 0.5, false],
+      ['ratio JPEG files/raw', 0.433, 0.5, false],
+      ['end to end p50 over the runtime p50', 3, 3, true],
+      ['event-loop lag p99', 1.5, 10, true],
+      ['daemon RSS', 102.5, 150, true],
+      ['inference host RSS', 61.2, 80, true],
     ]);
     expect(r).not.toHaveProperty('sweep');
+    expect(r).not.toHaveProperty('stallMs');
     expect(JSON.parse(JSON.stringify(r))).toEqual(r);
   });
 
-  it('carries the sweep when there was one', () => {
-    const r = buildReport({ ...parts, sweep: [{ threads: 1, fps: 14.9 }, { threads: 2, fps: 3 }] });
-    expect(r.sweep).toEqual([{ threads: 1, fps: 14.9 }, { threads: 2, fps: 3 }]);
+  it('holds a slower model to 0.95 and a larger input to a larger CPU budget', () => {
+    const slow = { ...turns, rawSlices: turns.rawSlices.map((s) => ({ ...s, hostMs: s.hostMs.map((v) => v * 10) })) };
+    const r = buildReport({ ...parts, turns: slow, modelInput: { width: 300, height: 300 } });
+    expect(r.targets.find((t) => t.name.startsWith('ratio pipeline'))!.limit).toBe(0.95);
+    expect(r.targets.find((t) => t.name.startsWith('CPU'))!.limit).toBe(1.5);
+  });
+
+  it('reports each camera and the slowest against the fastest when several share the detector', () => {
+    const two = { ...turns, windows: [win(5, 4, [3, 1], 4, 18), win(4.5, 4, [3, 1], 4, 18)] };
+    const r = buildReport({ ...parts, turns: two, cameras: ['a', 'b'] });
+    expect(r.cameras.map((c) => c.name)).toEqual(['a', 'b']);
+    expect(r.fairness).toBe(0.333);
+    expect(r.targets.find((t) => t.name === 'slowest camera / fastest')).toMatchObject({ value: 0.333, limit: 0.9, met: false });
   });
 
   it('aligns columns: names left, numbers right', () => {
     expect(alignColumns([['run', 'fps'], ['raw', '390.4'], ['pipeline', '9.0']])).toEqual(['run         fps', 'raw       390.4', 'pipeline    9.0']);
   });
 
-  it('prints every run, stage and the ratio in the table, and marks the best sweep point', () => {
-    const text = formatTable(buildReport({ ...parts, sweep: [{ threads: 1, fps: 14.9 }, { threads: 2, fps: 3 }] }));
+  it('prints the runs, rounds, CPU, stages and targets, marks the best sweep point and a self-test', () => {
+    const text = formatTable(buildReport({ ...parts, sweep: [{ threads: 1, fps: 230 }, { threads: 2, fps: 3 }], stallMs: 5 }));
     const lines = text.split('\n');
-    expect(lines[0]).toBe('mobilenet-edge bench: ssd.tflite on cpu, 1 thread, 20 s');
-    expect(text).toMatch(/raw infer \(host-side\)\s+14\.9\s+67\.00\s+70\.00\s+5/);
-    expect(text).toMatch(/pipeline, synthetic 640x480 I420\s+13\.9\s+72\.00\s+80\.00\s+100/);
-    expect(text).toMatch(/pipeline, JPEG files\s+12\.5\s+74\.00/);
-    expect(text).toContain('ratio pipeline/raw: 0.933 (JPEG 0.839)');
-    expect(text).toContain('overhead per frame: p50 5.00 ms (detector idle 2.00, runtime slower beside the pipeline 1.00, process hop and the rest 2.00), mean 4.83 ms');
-    expect(text).toContain('frame latency (preprocess + inference + postprocess): p50 73.00 ms, p99 81.00 ms (JPEG 75.00 / 91.00)');
-    for (const stage of ['capture', 'preprocess', 'inference', 'postprocess', 'total', 'end to end']) expect(text).toMatch(new RegExp(`^${stage}`, 'm'));
-    expect(text).toMatch(/^capture\s+0\.00\s+0\.00\s+9\.00\s+18\.00$/m);
-    expect(text).toContain('rss 102.5 MB (+2.5 MB since warm-up: +0.5 synthetic, +2.0 JPEG)');
-    expect(text).toContain("end to end adds 6.00 ms to the inference stage (p50), 6.00 ms to the runtime's own infer() (p50)");
-    expect(text).toMatch(/non-inference work per frame +7.5 % +<= 3 % of inference +NOT MET/);
-    expect(text).toMatch(/event-loop lag p99 +1.5 +<= 10 ms +met/);
-    expect(text).toMatch(/^1 \(best\)\s+14\.9$/m);
-    expect(text).toMatch(/^2\s+3\.0$/m);
-    // The last column is right-aligned: every row of the runs table ends at the same place.
+    expect(lines[0]).toBe('mobilenet-edge bench: mnet.tflite on cpu, 1 thread, 10 s, SELF-TEST: 5 ms stall per frame');
+    expect(text).toMatch(/raw infer \(host-side\)\s+230\.8\s+4\.00\s+5\.00\s+12/);
+    expect(text).toMatch(/pipeline, synthetic 640x480 I420\s+210\.5\s+4\.50\s+5\.00\s+8/);
+    expect(text).toContain('rounds (raw / pipeline fps, ratio): 222.2/200.0 0.90, 222.2/222.2 1.00');
+    expect(text).toContain('ratio pipeline/raw: 0.950 median of 2 rounds (whole run 0.912; JPEG 0.433)');
+    expect(text).toContain("CPU per frame: daemon 1.000 ms + inference host 4.500 ms - the runtime's invoke 4.000 ms = 1.500 ms beyond the runtime (host in the raw loop: 4.333 ms)");
+    for (const s of ['capture', 'preprocess', 'inference', 'postprocess', 'total', 'end to end']) expect(text).toMatch(new RegExp(`^${s}`, 'm'));
+    expect(text).toMatch(/CPU per frame beyond the runtime +1\.5 +<= 0\.5 ms +NOT MET/);
+    expect(text).toMatch(/inference host RSS +61\.2 +<= 80 MB +met/);
+    expect(text).toMatch(/^1 \(best\)\s+230\.0$/m);
     const runRows = lines.slice(2, 7);
-    expect(runRows[0]).toMatch(/^run \(ms per frame\)\s+fps/);
     expect(new Set(runRows.map((l) => l.length)).size).toBe(1);
   });
 });

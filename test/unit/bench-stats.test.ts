@@ -42,20 +42,22 @@ describe('bench statistics', () => {
 });
 
 describe('bench plan', () => {
-  it('splits the seconds 30/40/30 with about a second of warm-up per phase', () => {
+  it('gives the turns 75 % and JPEG 25 %, with rounds of about a second, 40 % raw', () => {
     const p = planBench(20);
-    expect(p.raw).toEqual([{ warmupMs: 1000, measureMs: 5000 }]);
-    expect(p.synthetic).toEqual({ warmupMs: 1000, measureMs: 7000 });
-    expect(p.jpeg).toEqual({ warmupMs: 1000, measureMs: 5000 });
+    expect(p.sweep).toEqual([]);
+    expect(p.jpeg).toEqual({ warmupMs: 1000, measureMs: 4000 });
+    expect(p.turns).toEqual({ warmupMs: 1000, rounds: 13, rawSliceMs: 371, pipelineSliceMs: 600 });
+    const turnsMs = 2 * p.turns.warmupMs + p.turns.rounds * p.turns.pipelineSliceMs + (p.turns.rounds + 1) * p.turns.rawSliceMs;
+    expect(Math.abs(turnsMs - 15_000)).toBeLessThan(20);
   });
 
-  it('shortens the warm-up of short phases to a quarter and shares the raw time in a sweep', () => {
+  it('keeps at least three rounds in a short run, and gives a sweep 20 % first', () => {
     expect(phaseTime(1200)).toEqual({ warmupMs: 300, measureMs: 900 });
+    expect(planBench(2).turns.rounds).toBe(3);
     const p = planBench(20, 4);
-    expect(p.raw).toHaveLength(4);
-    expect(p.raw[0]).toEqual({ warmupMs: 375, measureMs: 1125 });
-    const total = (t: { warmupMs: number; measureMs: number }): number => t.warmupMs + t.measureMs;
-    expect(p.raw.reduce((a, t) => a + total(t), 0) + total(p.synthetic) + total(p.jpeg)).toBe(20_000);
+    expect(p.sweep).toHaveLength(4);
+    expect(p.sweep[0]).toEqual({ warmupMs: 250, measureMs: 750 });
+    expect(p.turns.rounds).toBe(9);
   });
 });
 
