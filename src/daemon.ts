@@ -190,7 +190,8 @@ export class Daemon {
           ...(cam.classify && classifiers.size > 0 ? { classify: new ClassifyStage(classifiers.all, camLog, classifierStats) } : {}),
           publish: { qos: config.mqtt.qos, retain: config.mqtt.retainDetections, offline: 'queue', ...(config.mqtt.detectionExpirySec > 0 ? { expirySec: config.mqtt.detectionExpirySec } : {}) },
         },
-        createSource(name, cam.source, camLog, { decodeAtLeast: pictureSize }),
+        // A camera whose detections are classified keeps its images whole: the crops come from the full resolution.
+        createSource(name, cam.source, camLog, cam.classify && classifiers.size > 0 ? {} : { decodeAtLeast: pictureSize }),
         detector,
         publisher,
         camLog,

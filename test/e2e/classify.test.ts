@@ -1,4 +1,6 @@
 import { copyFileSync, writeFileSync } from 'node:fs';
+import sharp from 'sharp';
+import { decodeImageFile } from '../../src/camera/decode.js';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnCli, waitExit } from '../helpers/cli.js';
@@ -36,14 +38,19 @@ describe('detect, then classify, through the daemon', () => {
       const ha = uniquePrefix('clsha');
       const base = `${prefix}/cls`;
       const config = join(world.dir, 'classify.json');
+      // The bird as a 2048-pixel-wide JPEG: files cameras decode JPEGs only as large as needed, except where crops
+      // are classified (they come from the full resolution).
+      const photo = join(world.dir, 'bird-2048.jpg');
+      const bird = await decodeImageFile(image('bird.bmp'));
+      await sharp(bird.data, { raw: { width: bird.width, height: bird.height, channels: 3 } }).resize(2048).jpeg({ quality: 92 }).toFile(photo);
       writeFileSync(
         config,
         JSON.stringify({
           device: { id: 'cls' },
           cameras: {
-            feeder: { source: { type: 'files', path: image('bird.bmp'), fps: 0 }, detect: { fps: 0 } },
+            feeder: { source: { type: 'files', path: photo, fps: 0 }, detect: { fps: 0 } },
             // The per-camera opt-out: the same bird, no sub-label.
-            porch: { source: { type: 'files', path: image('bird.bmp'), fps: 0 }, detect: { fps: 2 }, classify: false },
+            porch: { source: { type: 'files', path: photo, fps: 0 }, detect: { fps: 2 }, classify: false },
           },
           detector: { backend: 'cpu', model: { cpu: SSD_V1 } },
           classifiers: [{ objects: ['bird'], model: { cpu: V2_224 }, labels: model('imagenet_labels.txt'), minScore: 0.3 }],
@@ -63,6 +70,7 @@ describe('detect, then classify, through the daemon', () => {
           START_MS,
           'a detection with a sub-label',
         );
+        expect(json<{ frame: { width: number } }>(det).frame.width).toBe(2048);
         const bird = json<{ results: Result[] }>(det).results.find((r) => r.label === 'bird')!;
         expect(bird.subLabel).toBe('chickadee');
         expect(bird.subScore).toBeGreaterThan(0.5);
@@ -88,6 +96,7 @@ describe('detect, then classify, through the daemon', () => {
         // The opt-out camera's birds have no sub-label.
         const porch = await sub.waitFor((m) => m.topic === `${base}/porch/detections` && json<{ results: Result[] }>(m).results.some((r) => r.label === 'bird'), NEXT_MS, 'porch bird');
         expect(json<{ results: Result[] }>(porch).results.every((r) => r.subLabel === undefined)).toBe(true);
+        expect(json<{ frame: { width: number } }>(porch).frame.width).toBeLessThan(2048); // decoded smaller: no crops there
 
         const configs = haSub.messages.filter((m) => m.topic.startsWith(`${ha}/sensor/`) && m.topic.includes('sub_label'));
         expect(configs.map((m) => m.topic).some((t) => t.includes('feeder_sub_label'))).toBe(true);
