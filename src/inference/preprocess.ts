@@ -49,11 +49,11 @@ export async function prepareInput(image: RgbImage, width: number, height: numbe
 
 /**
  * A frame at the model's input size: from its I420 planes in one JS pass (~1.3 ms at 640x480 -> 300x300) when the
- * camera gave I420, else from RGB with libvips off the event loop.
+ * camera gave I420 (into `out` when given: `pooled` says it was used), else from RGB with libvips off the event loop.
  */
-export async function prepareFrame(frame: Frame, width: number, height: number, mode: ResizeMode): Promise<PreparedInput> {
-  if (frame.i420) return i420ToRgbResized(frame.i420.data, frame.i420.layout, width, height, mode);
-  return prepareInput(frame, width, height, mode);
+export async function prepareFrame(frame: Frame, width: number, height: number, mode: ResizeMode, out?: Buffer): Promise<PreparedInput & { pooled: boolean }> {
+  if (frame.i420) return { ...i420ToRgbResized(frame.i420.data, frame.i420.layout, width, height, mode, out), pooled: out !== undefined };
+  return { ...(await prepareInput(frame, width, height, mode)), pooled: false };
 }
 
 const clamp01 = (v: number): number => (v < 0 ? 0 : v > 1 ? 1 : v);

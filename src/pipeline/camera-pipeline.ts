@@ -9,6 +9,7 @@ import type { Detection } from '../inference/types.js';
 import { cameraTopic } from '../publish/camera-topics.js';
 import { detectionsPayload } from '../publish/payloads.js';
 import type { PublishOptions } from '../publish/mqtt-publisher.js';
+import { InputPool } from './input-pool.js';
 import { LivePreview } from './live-preview.js';
 import { CameraStats } from '../stats/camera-stats.js';
 import type { CameraEvents } from './camera-events.js';
@@ -53,6 +54,8 @@ export class CameraPipeline {
   private readonly topic: string;
   private status: { state: CameraState; reason: string; ts: string } | undefined;
   private readonly prepareMs = new RecentMedian();
+  /** Model-input buffers of the frames in flight (at most two) and the one being prepared. */
+  private readonly inputs = new InputPool();
   private abandoned = 0;
   /** The runtime's own time per frame (as the detector reports it, without the trip to it and back). */
   private readonly runtimeMs = new RecentMedian();
@@ -252,11 +255,12 @@ export class CameraPipeline {
   }
 
   /** `leadFrom`: when getting this frame started (before a pull), for the estimate of how early to start the next. */
-  private async prepare(frame: Frame, leadFrom: number): Promise<(PreparedInput & { startedAt: number; sentAt: number; answer: Promise<DetectResult> }) | undefined> {
+  private async prepare(frame: Frame, leadFrom: number): Promise<(PreparedInput & { pooled: boolean; startedAt: number; sentAt: number; answer: Promise<DetectResult> }) | undefined> {
     const model = this.detector.model;
     const startedAt = performance.now();
     try {
-      const prepared = await prepareFrame(frame, model.inputWidth, model.inputHeight, this.opts.resize);
+      const out = frame.i420 ? this.inputs.take(model.inputWidth * model.inputHeight * 3) : undefined;
+      const prepared = await prepareFrame(frame, model.inputWidth, model.inputHeight, this.opts.resize, out);
       const sentAt = performance.now();
       this.prepareMs.add(sentAt - leadFrom);
       const answer = this.detector.detect(prepared.data);
@@ -288,6 +292,8 @@ export class CameraPipeline {
     let stage = 'inference';
     try {
       const out = await prepared.answer.finally(() => (this.lastAnswerAt = performance.now()));
+      // Answered: the host has read the input. (Not after a failure: a host that timed out may not have.)
+      if (prepared.pooled) this.inputs.give(prepared.data);
       const t2 = performance.now();
       this.runtimeMs.add(out.inferenceMs);
       await previous; // publish in frame order
