@@ -25,6 +25,9 @@ import { hostname } from 'node:os';
 import { CameraControl } from './pipeline/camera-control.js';
 import { DetectStateStore } from './pipeline/detect-state-store.js';
 import { liveConfigurationUrl } from './homeassistant/configuration-url.js';
+import { ClassifierSet } from './inference/classify/classifier-set.js';
+import { ClassifyStage } from './pipeline/classify-stage.js';
+import { ClassifierStats } from './stats/classifier-stats.js';
 
 /**
  * Owns start and stop order: detector first (nothing runs without a model), then MQTT (never waited for: a missing
@@ -40,6 +43,7 @@ export class Daemon {
   private detectorState: DetectorState | undefined;
   private health: DaemonHealth | undefined;
   private http: HttpServer | undefined;
+  private classifiers: ClassifierSet | undefined;
 
   constructor(
     private config: AppConfig,
@@ -78,6 +82,16 @@ export class Daemon {
     );
     this.publisher = publisher;
 
+    // Second-stage classifiers: their state rides on the detector topic, so that a failed load is said where the
+    // detector's own state is.
+    const classifiers = new ClassifierSet(config.classifiers, config.detector, log.child({ module: 'classifier' }), () => publishDetectorState());
+    this.classifiers = classifiers;
+    const classifierStats = new ClassifierStats({
+      recordCrop: (name, ms) => this.health?.metrics.recordCrop(name, ms),
+      recordCropError: (name) => this.health?.metrics.recordCropError(name),
+      recordFrame: (name, crops, skipped) => this.health?.metrics.recordFrame(name, crops, skipped),
+    });
+
     const stats = new StatsReporter({
       device: config.device.id,
       backend: () => this.detectorState?.backend ?? this.detector?.backend ?? 'none',
@@ -85,12 +99,15 @@ export class Daemon {
       cameras: () => Object.fromEntries(this.pipelines),
       mqtt: () => publisher.snapshot(),
       failovers: () => ({ failovers: this.detectorState?.failovers ?? 0, recoveries: this.detectorState?.recoveries ?? 0 }),
+      ...(classifiers.size > 0 ? { classifiers: () => classifierStatsEntries(classifiers, classifierStats) } : {}),
     });
     this.stats = stats;
 
     const detectorTopic = publisher.topic('detector');
     const publishDetectorState = (): void => {
-      if (this.detectorState) publisher.publish(detectorTopic, JSON.stringify(this.detectorState), { qos: 1, retain: true, offline: 'latest' });
+      if (!this.detectorState) return;
+      const state = classifiers.size > 0 ? { ...this.detectorState, classifiers: classifiers.states() } : this.detectorState;
+      publisher.publish(detectorTopic, JSON.stringify(state), { qos: 1, retain: true, offline: 'latest' });
     };
     publisher.onConnect(publishDetectorState);
     const inner = await createDetector(config.detector, log.child({ module: 'detector' }), {
@@ -130,6 +147,9 @@ export class Daemon {
       signal?.removeEventListener('abort', killLoad);
     }
     check();
+    // In the background: detection does not wait for the classifiers, and a failed one is reported, not fatal.
+    void classifiers.start(signal);
+    this.health?.metrics.declareClassifiers(classifiers.names);
 
     publisher.start();
 
@@ -168,9 +188,12 @@ export class Daemon {
           detecting: savedDetect[name] ?? true,
           preview: { maxWidth: config.snapshots.maxWidth, quality: config.snapshots.quality },
           motion: cam.motion,
+          ...(cam.classify && classifiers.size > 0 ? { classify: new ClassifyStage(classifiers.all, camLog, classifierStats) } : {}),
           publish: { qos: config.mqtt.qos, retain: config.mqtt.retainDetections, offline: 'queue', ...(config.mqtt.detectionExpirySec > 0 ? { expirySec: config.mqtt.detectionExpirySec } : {}) },
         },
-        createSource(name, cam.source, camLog, { decodeAtLeast: pictureSize }),
+        // A camera whose detections are classified, or whose motion regions are cut from its frames, keeps its images
+        // whole: crops and regions come from the full resolution.
+        createSource(name, cam.source, camLog, (cam.classify && classifiers.size > 0) || cam.motion.enabled === true ? {} : { decodeAtLeast: pictureSize }),
         detector,
         publisher,
         camLog,
@@ -217,6 +240,7 @@ export class Daemon {
             events: config.events.enabled,
             snapshots: config.events.enabled && config.snapshots.enabled,
             motion: config.cameras[camera]?.motion.enabled ?? false,
+            subLabel: config.events.enabled && classifiers.size > 0 && (config.cameras[camera]?.classify ?? true),
           })),
         }),
         log.child({ module: 'homeassistant' }),
@@ -293,7 +317,7 @@ export class Daemon {
     await this.http?.stop();
     await this.publisher?.stop();
     await this.outbox?.close();
-    await this.detector?.stop();
+    await Promise.all([this.detector?.stop(), this.classifiers?.stop()]);
     this.stats?.stop();
   }
 
@@ -307,6 +331,12 @@ export class Daemon {
     );
     this.log.info({ cameras: cams, inferenceP50Ms: payload.detector.inferenceMs.p50, rssMb: payload.process.rssMb, mqttConnected: payload.mqtt.connected }, 'stats');
   }
+}
+
+/** The stats of each classifier: its state (as on the detector topic) with its counters and latencies. */
+function classifierStatsEntries(set: ClassifierSet, stats: ClassifierStats): Record<string, import('./stats/stats-reporter.js').ClassifierStatsEntry> {
+  const figures = stats.snapshot(set.names);
+  return Object.fromEntries(set.states().map((s) => [s.name, { state: s.state, backend: s.backend, reason: s.reason, ...figures[s.name]! }]));
 }
 
 /** The service's state directory: $MOBILENET_EDGE_STATE_DIR, else $STATE_DIRECTORY (set by systemd), else none. */

@@ -11,6 +11,7 @@ import type { Detection } from '../inference/types.js';
 import { silentLogger } from '../system/logger.js';
 import { packageRoot } from '../system/paths.js';
 import { EXIT, UsageError, type CliIo } from './exit-codes.js';
+import { CliClassifier } from './detect-classifier.js';
 
 export const DETECT_HELP = `Usage: mobilenet-edge detect IMAGE... [options]
 
@@ -24,8 +25,17 @@ Options:
   --top-k N           classifier results per image (default 5)
   --resize MODE       stretch | letterbox | crop (default stretch)
   --threads N         CPU threads for inference (default 1)
+  --classifier FILE   a second-stage classifier (.tflite): each detection is cropped from the full image (square,
+                      with a margin) and classified; its best class becomes the detection's subLabel/subScore
+  --classifier-labels FILE
+                      the classifier's labels file, when its model embeds none
+  --classify-objects L[,L...]
+                      classify only detections with these labels (default: every detection)
+  --classify-min-score S
+                      a sub-label needs at least this classifier score (default 0.3)
   --json              one JSON object per image and line:
-                      {"image","width","height","model","kind","results":[{"label","classId","score","box"?}]}
+                      {"image","width","height","model","kind","results":[{"label","classId","score","box"?,
+                      "subLabel"?,"subScore"?}],"classifier"?}
   -h, --help          this text
 
 Exit codes: 0 all images done, 65 an image or the model could not be used, 66 a file is missing, 64 bad usage.
@@ -53,6 +63,10 @@ export async function detectCommand(argv: string[], io: CliIo): Promise<number> 
       'top-k': { type: 'string' },
       resize: { type: 'string', default: 'stretch' },
       threads: { type: 'string' },
+      classifier: { type: 'string' },
+      'classifier-labels': { type: 'string' },
+      'classify-objects': { type: 'string' },
+      'classify-min-score': { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -74,8 +88,17 @@ export async function detectCommand(argv: string[], io: CliIo): Promise<number> 
     if (!(minScore >= 0 && minScore <= 1)) throw new UsageError(`--min-score must be between 0 and 1, got "${values['min-score']}"`);
   }
 
+  const classifyMinScore = values['classify-min-score'] === undefined ? 0.3 : Number(values['classify-min-score']);
+  if (!(classifyMinScore >= 0 && classifyMinScore <= 1)) throw new UsageError(`--classify-min-score must be between 0 and 1, got "${values['classify-min-score']}"`);
+  const classifyObjects = values['classify-objects']?.split(',').map((l) => l.trim()).filter(Boolean);
+  if (!values.classifier && (classifyObjects || values['classifier-labels'] || values['classify-min-score'] !== undefined)) {
+    throw new UsageError('--classify-objects, --classifier-labels and --classify-min-score need --classifier MODEL');
+  }
+  if (classifyObjects?.length === 0) throw new UsageError('--classify-objects needs at least one label');
+
   const modelPath = values.model ?? join(packageRoot(), 'models', DEFAULT_MODEL);
-  for (const f of [modelPath, ...(values.labels ? [values.labels] : [])]) {
+  const classifierFiles = values.classifier ? [values.classifier, ...(values['classifier-labels'] ? [values['classifier-labels']] : [])] : [];
+  for (const f of [modelPath, ...(values.labels ? [values.labels] : []), ...classifierFiles]) {
     if (!existsSync(f)) {
       const hint = values.model ? '' : ' (fetch it: mobilenet-edge fetch-models)';
       io.stderr.write(`error: ${f}: no such file${hint}\n`);
@@ -84,6 +107,7 @@ export async function detectCommand(argv: string[], io: CliIo): Promise<number> 
   }
 
   let detector: TfliteDetector;
+  let classifier: CliClassifier | undefined;
   try {
     const plan = await planModel(modelPath, { kind: kind as 'auto', labelsPath: values.labels ?? null, topK });
     detector = new TfliteDetector(plan, { backend: 'cpu', threads, inferenceTimeoutMs: 60_000 }, silentLogger());
@@ -91,6 +115,16 @@ export async function detectCommand(argv: string[], io: CliIo): Promise<number> 
   } catch (err) {
     io.stderr.write(`error: ${(err as Error).message}\n`);
     return EXIT.DATA;
+  }
+  if (values.classifier) {
+    try {
+      if (detector.model.kind !== 'ssd') throw new Error(`--classifier classifies what a detector finds, but ${detector.model.name} is a classifier itself`);
+      classifier = await CliClassifier.start(values.classifier, { labels: values['classifier-labels'] ?? null, minScore: classifyMinScore, threads });
+    } catch (err) {
+      io.stderr.write(`error: ${(err as Error).message}\n`);
+      await detector.stop();
+      return EXIT.DATA;
+    }
   }
 
   const model = detector.model;
@@ -108,15 +142,20 @@ export async function detectCommand(argv: string[], io: CliIo): Promise<number> 
         const prepared = await prepareInput(decoded, model.inputWidth, model.inputHeight, resize);
         const out = await detector.detect(prepared.data);
         const mapped: Detection[] = out.results.map((d) => (d.box ? { ...d, box: toFrameBox(d.box, prepared.geometry) } : d));
-        const results = applyFilters(mapped, filters);
+        const filtered = applyFilters(mapped, filters);
+        const classified = classifier ? await classifier.apply(decoded, image, filtered, classifyObjects) : undefined;
+        const results = classified?.results ?? filtered;
         if (values.json) {
-          io.stdout.write(JSON.stringify({ image, width: decoded.width, height: decoded.height, model: model.name, kind: model.kind, results }) + '\n');
+          const chain = classifier ? { classifier: { model: classifier.name, crops: classified!.crops } } : {};
+          io.stdout.write(JSON.stringify({ image, width: decoded.width, height: decoded.height, model: model.name, kind: model.kind, results, ...chain }) + '\n');
         } else {
           io.stdout.write(`${image} ${decoded.width}x${decoded.height} (${model.kind}, ${model.name}, ${out.inferenceMs.toFixed(1)} ms)\n`);
+          if (classifier) io.stdout.write(`  classified by ${classifier.name}: ${classified!.crops} crop(s), ${classified!.ms.toFixed(1)} ms\n`);
           if (results.length === 0) io.stdout.write('  nothing above the score threshold\n');
           for (const r of results) {
             const box = r.box ? `  box x ${r.box.xmin.toFixed(3)}-${r.box.xmax.toFixed(3)} y ${r.box.ymin.toFixed(3)}-${r.box.ymax.toFixed(3)}` : '';
-            io.stdout.write(`  ${r.label.padEnd(24)} ${r.score.toFixed(3)}  (class ${r.classId})${box}\n`);
+            const sub = r.subLabel !== undefined ? `  -> ${r.subLabel} ${r.subScore!.toFixed(3)}` : '';
+            io.stdout.write(`  ${r.label.padEnd(24)} ${r.score.toFixed(3)}  (class ${r.classId})${box}${sub}\n`);
           }
         }
       } catch (err) {
@@ -127,7 +166,7 @@ export async function detectCommand(argv: string[], io: CliIo): Promise<number> 
       }
     }
   } finally {
-    await detector.stop();
+    await Promise.all([detector.stop(), classifier?.stop()]);
   }
   return code;
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { EXIT, type CliIo } from './exit-codes.js';
 import { createLogger, type Logger } from '../system/logger.js';
 import { modelProblems } from '../inference/detector-models.js';
+import { classifierModelProblems } from '../inference/classify/classifier-models.js';
 import { IMAGE_EXTENSIONS, listImageFiles } from '../camera/image-files.js';
 
 /** The demo config shipped in the package: sample images, the CPU SSD model, the local broker. */
@@ -19,7 +20,7 @@ export const DEMO_CONFIG = join(packageRoot(), 'config', 'demo.json');
 export async function loadConfigOrExit(file: string | undefined, io: CliIo, log?: Logger): Promise<{ config: AppConfig; file: string } | number> {
   try {
     const loaded = loadConfig({ ...(file ? { file } : {}), env: process.env, projectRoot: packageRoot() });
-    const models = await modelProblems(loaded.config.detector);
+    const models = [...(await modelProblems(loaded.config.detector)), ...(await classifierModelProblems(loaded.config.detector, loaded.config.classifiers))];
     if (models.length > 0) throw new ConfigError(loaded.file, models);
     warnIfSecretsExposed(loaded.file, loaded.config, io, log);
     await warnIfNoImages(loaded.config, io, log);

@@ -52,6 +52,11 @@ export const commonCameraSchema = {
     }),
   },
   filters: overridesOf(filtersSchema),
+  classify: setting({
+    doc: 'Run the second-stage classifiers (the top-level `classifiers`) on this camera\'s detections; false: detection only here.',
+    format: bool,
+    default: true,
+  }),
   zones: setting({
     doc: 'Named zones: polygons of [x, y] points normalised to the frame (0..1, origin top left). An object is in a zone when the bottom centre of its box is; zone names appear in events, with per-zone counts.',
     format: zoneMap,

@@ -14,3 +14,4 @@ export {
   type SourceConfig,
   type SourceType,
 } from './cameras.js';
+export { classifierSchema, resolveClassifiers, type ClassifierConfig } from './classifiers.js';

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolveCameras, type CameraConfig } from './cameras.js';
+import { resolveClassifiers, type ClassifierConfig } from './classifiers.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
 import { isPlainObject } from './formats.js';
 import { mqttTlsProblems } from './mqtt-tls-check.js';
@@ -10,8 +11,9 @@ import { appSchema, type GlobalConfig } from './schema.js';
 import { runSchema, type PathValue } from './validate.js';
 
 /** The whole validated config: the global keys from the schema plus the resolved cameras. */
-export interface AppConfig extends Omit<GlobalConfig, 'cameras'> {
+export interface AppConfig extends Omit<GlobalConfig, 'cameras' | 'classifiers'> {
   cameras: Record<string, CameraConfig>;
+  classifiers: ClassifierConfig[];
 }
 
 export interface LoadOptions {
@@ -57,11 +59,17 @@ export function loadConfig(opts: LoadOptions = {}): { config: AppConfig; file: s
     paths.push(...cams.paths);
     config.cameras = cams.cameras;
   }
+  if (!problems.some((p) => p.key === 'classifiers') && Array.isArray(global.value.classifiers)) {
+    const cls = resolveClassifiers(global.value.classifiers, baseDir);
+    problems.push(...cls.problems);
+    paths.push(...cls.paths);
+    config.classifiers = cls.classifiers;
+  }
   problems.push(...crossChecks(global.value));
   if (opts.checkFiles ?? true) {
     for (const p of paths) {
       const message = problems.some((q) => q.key === p.key) ? undefined : checkPath(p);
-      if (message) problems.push({ key: p.key, message: message + (MODEL_KEYS.has(p.key) && message.startsWith('file not found') ? FETCH_HINT : '') });
+      if (message) problems.push({ key: p.key, message: message + ((MODEL_KEYS.has(p.key) || /^classifiers\[\d+\]\.(model\.|labels$)/.test(p.key)) && message.startsWith('file not found') ? FETCH_HINT : '') });
     }
   }
   if (problems.length > 0) throw new ConfigError(file, problems);

@@ -1,4 +1,5 @@
 import { cameraSchemas, commonCameraSchema, SOURCE_TYPES } from './cameras.js';
+import { classifierSchema } from './classifiers.js';
 import { accepts } from './formats.js';
 import { CONFIG_ENV } from './load.js';
 import { appSchema } from './schema.js';
@@ -27,6 +28,14 @@ export function renderConfigReference(): string {
     const { type: _discriminant, ...source } = cameraSchemas[type].source;
     out.push('', `#### Source type \`${type}\``, '', ...table(source as SchemaTree, 'cameras.<name>.source.'));
   }
+  out.push(
+    '',
+    '### Classifier keys',
+    '',
+    'Each entry of `classifiers` (detect, then classify: see docs/classifiers.md) has these keys:',
+    '',
+    ...table(classifierSchema, 'classifiers[i].'),
+  );
   return `${out.join('\n')}\n`;
 }
 

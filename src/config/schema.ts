@@ -17,6 +17,7 @@ import {
   topicPrefix,
 } from './formats.js';
 import { setting, type ValueOf } from './setting.js';
+import { classifiersSetting } from './classifiers.js';
 
 /** One libedgetpu device string, or a non-empty list of distinct ones (several TPUs). */
 const deviceProblem = (v: unknown): string | undefined => {
@@ -175,6 +176,7 @@ export const appSchema = {
       default: 30,
     }),
   },
+  classifiers: classifiersSetting,
   filters: filtersSchema,
   mqtt: {
     url: setting({

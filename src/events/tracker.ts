@@ -57,8 +57,11 @@ interface Track {
   lastSeq: number;
   /** Centre displacement per frame seq, smoothed; undefined until the second hit. */
   velocity?: { dx: number; dy: number };
+  /** Best sub-label over the object's life (the classifier's answer with the highest subScore). */
+  subLabel?: string;
+  subScore?: number;
   /** What the last `new`/`update` said, to decide when the next update is due. */
-  published?: { box: Box; topScore: number; zones: string[] };
+  published?: { box: Box; topScore: number; zones: string[]; subLabel?: string };
 }
 
 type BoxedDetection = Detection & { box: Box };
@@ -169,6 +172,7 @@ export class ObjectTracker {
         lastSeenTime: frame.ts,
         lastSeq: frame.seq,
       };
+      takeSubLabel(track, d);
       const event = this.afterHit(track);
       if (event) events.push(event);
       kept.push(track);
@@ -259,6 +263,7 @@ export class ObjectTracker {
     track.missed = 0;
     track.lastSeenTime = frame.ts;
     track.lastSeq = frame.seq;
+    takeSubLabel(track, d);
   }
 
   /** After a hit: `new` when the track has just reached minHits, `update` when the update rule says so. */
@@ -272,13 +277,14 @@ export class ObjectTracker {
     const due =
       !last ||
       !sameList(last.zones, track.zones) ||
+      last.subLabel !== track.subLabel ||
       track.topScore - last.topScore >= this.updateScoreGain ||
       iou(last.box, track.box) < this.updateIou;
     return due ? this.publish('update', track) : undefined;
   }
 
   private publish(type: TrackerEventType, track: Track): TrackerEvent {
-    track.published = { box: { ...track.box }, topScore: track.topScore, zones: [...track.zones] };
+    track.published = { box: { ...track.box }, topScore: track.topScore, zones: [...track.zones], ...(track.subLabel !== undefined ? { subLabel: track.subLabel } : {}) };
     // Every zone change of a confirmed track is published, so this sees every (zone, label) counts() can report.
     this.seenLabels.add(track.label);
     for (const z of track.zones) this.seenZoneLabels.get(z)?.add(track.label);
@@ -299,11 +305,23 @@ export class ObjectTracker {
       startTime: t.startTime,
     };
     if (endTime !== undefined) out.endTime = endTime;
+    if (t.subLabel !== undefined && t.subScore !== undefined) {
+      out.subLabel = t.subLabel;
+      out.subScore = r4(t.subScore);
+    }
     return out;
   }
 }
 
 const r4 = (v: number): number => Math.round(v * 10000) / 10000;
+
+/** Keeps the best sub-label seen: a better-scored one replaces it (and makes an `update` due), a worse one does not. */
+function takeSubLabel(track: Track, d: Detection): void {
+  if (d.subLabel === undefined || d.subScore === undefined) return;
+  if (track.subScore !== undefined && d.subScore <= track.subScore) return;
+  track.subLabel = d.subLabel;
+  track.subScore = d.subScore;
+}
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);

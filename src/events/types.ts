@@ -22,6 +22,9 @@ export interface TrackerEvent {
   startTime: string;
   /** ISO time; on `end` only. */
   endTime?: string;
+  /** The best sub-label a classifier gave the object over its life (highest subScore so far), when one did. */
+  subLabel?: string;
+  subScore?: number;
 }
 
 /** Per-label counts of confirmed objects, overall and per zone. */

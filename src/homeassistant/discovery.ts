@@ -20,6 +20,8 @@ export interface DiscoveryCamera {
   snapshots: boolean;
   /** cameras.<name>.motion.enabled: the motion binary sensor exists. */
   motion?: boolean;
+  /** events.enabled and a classifier runs on this camera: the "last sub-label" sensor exists. */
+  subLabel?: boolean;
 }
 
 export interface DiscoveryOptions {
@@ -219,6 +221,21 @@ function cameraEntities(base: string, camera: DiscoveryCamera): Entity[] {
         config: { name: `${camera.name} object`, state_topic: topic(cameraTopic.events(camera.name)), event_types: [...EVENT_TYPES], icon: 'mdi:eye' },
       },
     );
+    if (camera.subLabel) {
+      out.push({
+        // The state is the sub-label itself; the attributes say which object it named, with what score, and when.
+        component: 'sensor',
+        key: `${cam}_sub_label`,
+        camera: camera.name,
+        config: {
+          name: `${camera.name} sub-label`,
+          state_topic: topic(cameraTopic.subLabel(camera.name)),
+          value_template: '{{ value_json.subLabel }}',
+          json_attributes_topic: topic(cameraTopic.subLabel(camera.name)),
+          icon: 'mdi:tag-text-outline',
+        },
+      });
+    }
     for (const label of [...new Set(camera.labels)]) {
       out.push({
         component: 'sensor',

@@ -9,6 +9,9 @@ export const METRIC_PREFIX = 'mobilenet_edge_';
  * Edge TPU runs take a few ms, CPU runs tens to hundreds (a Pi 4's CPU: 120-350 ms for the Coral models), so the
  * buckets run from 1 ms to 2 s and are dense from 100 to 500 ms, where a Pi's CPU latency moves.
  */
+/** Crops per frame: 0 (the frame's objects all over maxCrops is impossible; kept for symmetry) to a crowded frame. */
+const CROPS_BUCKETS = [1, 2, 3, 4, 6, 8, 12, 16];
+
 const INFERENCE_BUCKETS = [0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 1, 2];
 
 /**
@@ -64,6 +67,10 @@ export class MetricsRecorder {
   private readonly outboxDepth: Gauge;
   private readonly mqttConnected: Gauge;
   private readonly backend: Gauge<'backend'>;
+  private readonly cropSeconds: Histogram<'classifier'>;
+  private readonly cropsPerFrame: Histogram<'classifier'>;
+  private readonly cropErrors: Counter<'classifier'>;
+  private readonly cropsSkipped: Counter<'classifier'>;
   private readonly live: LiveMetrics | undefined;
   /** Last cumulative value seen per counter and label set, to turn totals into increments. */
   private readonly seen = new Map<string, number>();
@@ -108,6 +115,22 @@ export class MetricsRecorder {
     this.outboxDepth = new Gauge({ name: `${p}mqtt_outbox_depth`, help: 'Messages waiting in the outbox for the broker', registers });
     this.mqttConnected = new Gauge({ name: `${p}mqtt_connected`, help: '1 while connected to the MQTT broker, else 0', registers });
     this.backend = new Gauge({ name: `${p}backend`, help: '1 for the backend inference runs on now (edgetpu, cpu, or none while no detector answers), 0 for the others', labelNames: ['backend'], registers });
+    this.cropSeconds = new Histogram({
+      name: `${p}classifier_crop_seconds`,
+      help: 'Second-stage classifier time per crop (crop, resize, inference and the trip to the inference host), per classifier',
+      labelNames: ['classifier'],
+      buckets: INFERENCE_BUCKETS,
+      registers,
+    });
+    this.cropsPerFrame = new Histogram({
+      name: `${p}classifier_crops_per_frame`,
+      help: 'Crops classified per frame that had detections for the classifier, per classifier',
+      labelNames: ['classifier'],
+      buckets: CROPS_BUCKETS,
+      registers,
+    });
+    this.cropErrors = new Counter({ name: `${p}classifier_crop_errors_total`, help: 'Crops whose classification failed (the detection was published without a sub-label)', labelNames: ['classifier'], registers });
+    this.cropsSkipped = new Counter({ name: `${p}classifier_skipped_crops_total`, help: 'Detections left unclassified because their frame had more than maxCrops of them', labelNames: ['classifier'], registers });
     if (opts.build) {
       const b = opts.build;
       const labels = { version: b.version, nodejs_version: b.nodejsVersion, model: b.model, cpu_model: b.cpuModel, backend_setting: b.backendSetting };
@@ -123,6 +146,30 @@ export class MetricsRecorder {
 
   observeInference(ms: number, backend: string): void {
     this.inference.observe({ backend }, ms / 1000);
+  }
+
+  /** A crop classified (ClassifierMeter). */
+  recordCrop(classifier: string, ms: number): void {
+    this.cropSeconds.observe({ classifier }, ms / 1000);
+  }
+
+  recordCropError(classifier: string): void {
+    this.cropErrors.inc({ classifier });
+  }
+
+  recordFrame(classifier: string, crops: number, skipped: number): void {
+    this.cropsPerFrame.observe({ classifier }, crops);
+    this.cropsSkipped.inc({ classifier }, skipped);
+  }
+
+  /** Every classifier has its series from the start (an alert on one needs no `absent()`). */
+  declareClassifiers(names: string[]): void {
+    for (const classifier of names) {
+      this.cropSeconds.zero({ classifier });
+      this.cropsPerFrame.zero({ classifier });
+      this.cropErrors.inc({ classifier }, 0);
+      this.cropsSkipped.inc({ classifier }, 0);
+    }
   }
 
   update(stats: StatsPayload): void {

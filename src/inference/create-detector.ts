@@ -6,7 +6,7 @@ import type { Detector } from './detector.js';
 import { listTpus, matchDevice, probeLibrary } from './edgetpu/probe.js';
 import { FailoverDetector, type DetectorState } from './failover-detector.js';
 import type { ModelPlan } from './model-plan.js';
-import { planDetectorModels, twinOf } from './detector-models.js';
+import { planDetectorModels, twinOf, type DetectorModels } from './detector-models.js';
 import { TfliteDetector } from './tflite-detector.js';
 
 /** Below this a CPU inference is never taken for a hang (detector.inferenceTimeoutMs is for the Edge TPU). */
@@ -33,6 +33,8 @@ export interface DetectorHooks {
   threadsCache?: string | null;
   /** Aborts the thread measurement (a stop while starting). */
   signal?: AbortSignal;
+  /** Models already planned (a classifier's, checked to classify); else planned here from `cfg`. */
+  models?: DetectorModels;
 }
 
 /**
@@ -40,7 +42,7 @@ export interface DetectorHooks {
  * else the failover detector over the Edge TPU(s) with the CPU twin as warm standby.
  */
 export async function createDetector(cfg: DetectorConfig, log: Logger, hooks: DetectorHooks = {}): Promise<Detector> {
-  const { cpuPath, tpuPath, cpuPlan, tpuPlan } = await planDetectorModels(cfg);
+  const { cpuPath, tpuPath, cpuPlan, tpuPlan } = hooks.models ?? (await planDetectorModels(cfg));
   // 0 (measure) is measured on the CPU model (the TPU runs its own ops; the threads only serve the few left on the CPU).
   let threads = cfg.threads === 0 ? 1 : cfg.threads;
   if (cfg.threads === 0 && cpuPath && cpuPlan) {

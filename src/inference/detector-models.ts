@@ -47,10 +47,10 @@ export interface DetectorModels {
 }
 
 /**
- * Reads and plans the models `detector` names (headers, outputs, labels; nothing is run), exactly as the daemon
+ * Reads and plans the models `detector` (or a classifier entry, whose config keys start with `at`) names (headers, outputs, labels; nothing is run), exactly as the daemon
  * will at start: check-config, a reload and the start all go through here, so what one accepts the other runs.
  */
-export async function planDetectorModels(cfg: DetectorConfig): Promise<DetectorModels> {
+export async function planDetectorModels(cfg: DetectorConfig, at = 'detector'): Promise<DetectorModels> {
   const planOpts = { kind: cfg.kind, labelsPath: cfg.labels, topK: cfg.topK };
   const cpuPath = cpuModelPath(cfg);
   const tpuPath = cfg.backend === 'cpu' ? undefined : edgetpuModelPath(cfg);
@@ -59,22 +59,22 @@ export async function planDetectorModels(cfg: DetectorConfig): Promise<DetectorM
       return await planModel(path, planOpts);
     } catch (err) {
       if (!(err instanceof ModelFileError || err instanceof ModelPlanError)) throw err;
-      throw new DetectorModelError(cfg.labels !== null && err.file === cfg.labels ? 'detector.labels' : key, err.message);
+      throw new DetectorModelError(cfg.labels !== null && err.file === cfg.labels ? `${at}.labels` : key, err.message);
     }
   };
-  const cpuKey = cfg.model.cpu ? 'detector.model.cpu' : 'detector.model.edgetpu';
+  const cpuKey = cfg.model.cpu ? `${at}.model.cpu` : `${at}.model.edgetpu`;
   const cpuPlan = cpuPath ? await plan(cpuPath, cpuKey) : undefined;
   if (cpuPlan?.description.edgetpu) {
     throw new DetectorModelError(cpuKey, `${cpuPath} is compiled for the Edge TPU (it holds an edgetpu-custom-op): the CPU cannot run it; use its CPU twin (the same name without _edgetpu)`);
   }
   if (!tpuPath) {
     if (cfg.backend === 'edgetpu') {
-      throw new DetectorModelError('detector.model.edgetpu', 'detector.backend is "edgetpu" but detector.model.edgetpu is not set (and no _edgetpu twin of detector.model.cpu exists)');
+      throw new DetectorModelError(`${at}.model.edgetpu`, `detector.backend is "edgetpu" but ${at}.model.edgetpu is not set (and no _edgetpu twin of ${at}.model.cpu exists)`);
     }
-    if (!cpuPlan) throw new DetectorModelError('detector.model.cpu', 'no model: set detector.model.cpu');
+    if (!cpuPlan) throw new DetectorModelError(`${at}.model.cpu`, `no model: set ${at}.model.cpu`);
     return { cpuPath: cpuPath!, cpuPlan };
   }
-  const tpuPlan = await plan(tpuPath, cfg.model.edgetpu ? 'detector.model.edgetpu' : 'detector.model.cpu');
+  const tpuPlan = await plan(tpuPath, cfg.model.edgetpu ? `${at}.model.edgetpu` : `${at}.model.cpu`);
   if (cpuPlan && (cpuPlan.info.inputWidth !== tpuPlan.info.inputWidth || cpuPlan.info.inputHeight !== tpuPlan.info.inputHeight || cpuPlan.info.kind !== tpuPlan.info.kind)) {
     throw new DetectorModelError(cpuKey, `${cpuPath} is not the CPU twin of ${tpuPath}: their inputs or kinds differ`);
   }

@@ -9,6 +9,11 @@ export interface Detection {
   classId: number;
   score: number;
   box?: Box;
+  /** What a second-stage classifier named in this detection's crop (its best class at or above its minScore). */
+  subLabel?: string;
+  subScore?: number;
+  /** The classifier's best classes at or above its minScore, best first, when its topK is above 1. */
+  subLabels?: { label: string; score: number }[];
 }
 
 export type ModelKind = 'ssd' | 'classification';

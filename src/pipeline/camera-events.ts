@@ -37,6 +37,7 @@ export class CameraEvents {
   private readonly published = new Map<string, string>();
   private snapshotBusy = false;
   private snapshotRequested = false;
+  private lastSubLabel: { id: string; subLabel: string } | undefined;
 
   constructor(
     private readonly opts: CameraEventsOptions,
@@ -79,6 +80,7 @@ export class CameraEvents {
     let snapshotFor: TrackerEvent | undefined;
     for (const ev of events) {
       this.publishEvent(ev);
+      if (ev.type !== 'end') this.publishSubLabel(ev);
       if (ev.type === 'new' || (ev.type === 'update' && ev.score >= ev.topScore)) snapshotFor ??= ev;
     }
     if (events.length > 0) this.publishCounts(false);
@@ -124,6 +126,17 @@ export class CameraEvents {
   /** `event_type` repeats `type` for Home Assistant's event entity, which reads that name; `type` stays for everyone else. */
   private publishEvent(ev: TrackerEvent): void {
     this.sink.publish(this.topic(cameraTopic.events(this.opts.camera)), JSON.stringify({ ...ev, event_type: ev.type }), this.opts.eventPublish);
+  }
+
+  /** The camera's last sub-label (Home Assistant's sensor), when an event brings a new one. */
+  private publishSubLabel(ev: TrackerEvent): void {
+    if (ev.subLabel === undefined) return;
+    const topic = this.topic(cameraTopic.subLabel(this.opts.camera));
+    const last = this.lastSubLabel;
+    if (last && last.id === ev.id && last.subLabel === ev.subLabel) return;
+    this.lastSubLabel = { id: ev.id, subLabel: ev.subLabel };
+    const ts = ev.type === 'new' ? ev.startTime : new Date().toISOString();
+    this.sink.publish(topic, JSON.stringify({ subLabel: ev.subLabel, subScore: ev.subScore, label: ev.label, id: ev.id, ts }), RETAINED);
   }
 
   private publishCounts(force: boolean): void {

@@ -16,6 +16,7 @@ import type { MotionConfig } from '../config/cameras.js';
 import type { Box } from '../geometry/box.js';
 import { CameraStats } from '../stats/camera-stats.js';
 import type { CameraEvents } from './camera-events.js';
+import type { ClassifyStage } from './classify-stage.js';
 import type { Logger } from '../system/logger.js';
 import { ThrottledLog } from '../system/throttled-log.js';
 
@@ -32,6 +33,8 @@ export interface PipelineOptions {
   preview?: { maxWidth: number; quality: number };
   /** Motion gating and regions (cameras.<name>.motion); absent or disabled: every frame is detected whole. */
   motion?: MotionConfig;
+  /** Second-stage classifiers (detect, then classify): names what the detector found, from crops of the frame. */
+  classify?: ClassifyStage;
 }
 
 /** What the pipeline needs of the publisher (the MQTT one, or a recorder in tests and bench). */
@@ -336,7 +339,9 @@ export class CameraPipeline {
       stage = 'postprocess';
       const t3 = performance.now();
       const mapped: Detection[] = out.results.map((d) => (d.box ? { ...d, box: toFrameBox(d.box, prepared.geometry) } : d));
-      const results = applyFilters(mapped, this.opts.filters);
+      const filtered = applyFilters(mapped, this.opts.filters);
+      const classify = this.opts.classify;
+      const results = classify ? await classify.apply(frame, filtered) : filtered;
       const latencyMs = {
         capture: frame.captureMs,
         preprocess: prepared.sentAt - prepared.startedAt,

@@ -29,6 +29,8 @@ export const cameraTopic = {
   occupancy: (camera: string): string[] => [topicLevel(camera), 'occupancy'],
   /** `ON` while something moves in the picture (motion detection), else `OFF`, retained. */
   motion: (camera: string): string[] => [topicLevel(camera), 'motion'],
+  /** The last sub-label a classifier gave an object event of the camera, JSON `{"subLabel","subScore","label","id","ts"}`, retained. */
+  subLabel: (camera: string): string[] => [topicLevel(camera), 'sub_label'],
   /** The latest annotated frame, raw JPEG bytes, retained. */
   snapshot: (camera: string): string[] => [topicLevel(camera), 'snapshot'],
   /** Command: `PRESS` publishes the next annotated frame on `snapshot`. */
@@ -43,7 +45,7 @@ export const cameraTopic = {
 export const legacyCountTopic = (camera: string, label: string): string[] => [topicLevel(camera), topicLevel(label)];
 
 /** Levels the daemon itself uses directly under `<camera>/`: a legacy count topic with one of these names is not a count. */
-export const CAMERA_LEVELS: ReadonlySet<string> = new Set(['detections', 'events', 'status', 'count', 'zones', 'occupancy', 'snapshot', 'detect', 'motion']);
+export const CAMERA_LEVELS: ReadonlySet<string> = new Set(['detections', 'events', 'status', 'count', 'zones', 'occupancy', 'snapshot', 'detect', 'motion', 'sub_label']);
 
 export const ON = 'ON';
 export const OFF = 'OFF';

@@ -44,6 +44,11 @@ export function detectionsPayload(p: Omit<DetectionsPayload, 'v' | 'ts' | 'motio
     results: p.results.map((d) => {
       const out: Detection = { label: d.label, classId: d.classId, score: r4(d.score) };
       if (d.box) out.box = roundBox(d.box);
+      if (d.subLabel !== undefined && d.subScore !== undefined) {
+        out.subLabel = d.subLabel;
+        out.subScore = r4(d.subScore);
+      }
+      if (d.subLabels) out.subLabels = d.subLabels.map((s) => ({ label: s.label, score: r4(s.score) }));
       return out;
     }),
   };

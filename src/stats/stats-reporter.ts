@@ -2,6 +2,14 @@ import { ProcessStats, type ProcessSample } from './process-stats.js';
 import type { CameraStatsSnapshot } from './camera-stats.js';
 import { LatencyWindow, type LatencySummary } from './latency-window.js';
 import type { PublisherCounters } from '../publish/mqtt-publisher.js';
+import type { ClassifierStatsSnapshot } from './classifier-stats.js';
+
+/** One second-stage classifier in the stats: its state (as on the detector topic) and its interval's figures. */
+export interface ClassifierStatsEntry extends ClassifierStatsSnapshot {
+  state: string;
+  backend: string;
+  reason: string;
+}
 
 export interface StatsPayload {
   v: 1;
@@ -25,6 +33,8 @@ export interface StatsPayload {
     byBackend: Partial<Record<'cpu' | 'edgetpu', LatencySummary>>;
   };
   cameras: Record<string, CameraStatsSnapshot>;
+  /** Second-stage classifiers by name (present when any is configured). */
+  classifiers?: Record<string, ClassifierStatsEntry>;
   mqtt: PublisherCounters;
 }
 
@@ -35,6 +45,7 @@ export interface StatsInputs {
   cameras(): Record<string, { snapshot(intervalSec: number): CameraStatsSnapshot }>;
   failovers(): { failovers: number; recoveries: number };
   mqtt(): PublisherCounters;
+  classifiers?(): Record<string, ClassifierStatsEntry>;
 }
 
 /** Gathers one stats interval: per camera, the detector, the MQTT link and the process itself. */
@@ -88,6 +99,7 @@ export class StatsReporter {
         ),
       },
       cameras,
+      ...(this.inputs.classifiers ? { classifiers: this.inputs.classifiers() } : {}),
       mqtt: this.inputs.mqtt(),
     };
     this.inference.reset();

@@ -92,6 +92,42 @@ describe('mobilenet-edge detect', { timeout: cliTestMs(1) }, () => {
   });
 });
 
+describe('mobilenet-edge detect --classifier (detect, then classify)', { timeout: cliTestMs(1) }, () => {
+  const V2 = ['--classifier', V2_224, '--classifier-labels', model('imagenet_labels.txt')];
+
+  it('names the bird of bird.bmp from its crop: a chickadee, in text and in --json', async () => {
+    const text = await runCli(['detect', '--model', SSD_V1, ...V2, '--classify-objects', 'bird', image('bird.bmp')]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/classified by mobilenet_v2_1\.0_224_quant\.tflite: 1 crop\(s\)/);
+    expect(text.stdout).toMatch(/^ {2}bird +0\.\d{3} +\(class 15\) +box .* -> chickadee 0\.\d{3}$/m);
+    const json = await runCli(['detect', '--json', '--model', SSD_V1, ...V2, '--classify-objects', 'bird', image('bird.bmp')]);
+    expect(json.code).toBe(0);
+    const out = JSON.parse(json.stdout) as { results: { label: string; subLabel?: string; subScore?: number }[]; classifier: { model: string; crops: number } };
+    expect(out.results.find((r) => r.label === 'bird')).toMatchObject({ subLabel: 'chickadee' });
+    expect(out.results.find((r) => r.label === 'bird')!.subScore).toBeGreaterThan(0.5);
+    expect(out.classifier).toEqual({ model: 'mobilenet_v2_1.0_224_quant.tflite', crops: 1 });
+  }, cliTestMs(2));
+
+  it('--classify-objects leaves other labels without a sub-label', async () => {
+    const r = await runCli(['detect', '--json', '--model', SSD_V1, ...V2, '--classify-objects', 'cat', image('bird.bmp')]);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as { results: { label: string; subLabel?: string }[]; classifier: { crops: number } };
+    expect(out.results.some((d) => d.label === 'bird')).toBe(true);
+    expect(out.results.every((d) => d.subLabel === undefined)).toBe(true);
+    expect(out.classifier.crops).toBe(0);
+  });
+
+  it('refuses a detector given as the classifier (65) and classifier options without --classifier (64), without a stack', async () => {
+    const a = await runCli(['detect', '--model', SSD_V1, '--classifier', SSD_V1, image('bird.bmp')]);
+    expect(a.code).toBe(65);
+    expect(a.stderr).toMatch(/--classifier .*coco_ssd.* is an SSD detector, not a classifier/);
+    noStack(a.stderr);
+    const b = await runCli(['detect', '--classify-objects', 'bird', image('bird.bmp')]);
+    expect(b.code).toBe(64);
+    expect(b.stderr).toMatch(/need --classifier MODEL/);
+  }, cliTestMs(2));
+});
+
 describe('configs and the run command', { timeout: cliTestMs(1) }, () => {
   const write = (name: string, body: unknown): string => {
     const f = join(dir, name);

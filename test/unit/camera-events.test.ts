@@ -88,6 +88,22 @@ describe('CameraEvents: topics', () => {
   });
 });
 
+describe('CameraEvents: the last sub-label (Home Assistant sensor)', () => {
+  it('publishes <camera>/sub_label retained when an event brings a sub-label, once per object and name', () => {
+    const f = fakeSink();
+    const ev = events(f.sink);
+    const bird = (subLabel: string, subScore: number): Detection => ({ label: 'bird', classId: 15, score: 0.8, box: { xmin: 0.1, ymin: 0.1, xmax: 0.3, ymax: 0.3 }, subLabel, subScore });
+    ev.onFrame(frame(1), [{ label: 'bird', classId: 15, score: 0.8, box: { xmin: 0.1, ymin: 0.1, xmax: 0.3, ymax: 0.3 } }]);
+    expect(f.sent.filter((m) => m.topic === 'b/cam/sub_label')).toEqual([]);
+    ev.onFrame(frame(2), [bird('chickadee', 0.9)]);
+    ev.onFrame(frame(3), [bird('chickadee', 0.95)]);
+    const sent = f.sent.filter((m) => m.topic === 'b/cam/sub_label');
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.retain).toBe(true);
+    expect(JSON.parse(sent[0]!.payload.toString())).toMatchObject({ subLabel: 'chickadee', subScore: 0.9, label: 'bird', id: 'cam-1' });
+  });
+});
+
 describe('CameraEvents: no count left standing by a previous run', () => {
   it('zeroes retained counts of labels and zones it has not published itself (seen only at run time before a crash)', () => {
     const f = fakeSink();

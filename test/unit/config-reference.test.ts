@@ -5,7 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { replaceBlock } from '../../scripts/config-docs.js';
-import { appSchema, cameraSchemas, commonCameraSchema, renderConfigReference } from '../../src/config/index.js';
+import { appSchema, cameraSchemas, classifierSchema, commonCameraSchema, renderConfigReference } from '../../src/config/index.js';
 import { leaves, type SchemaTree } from '../../src/config/setting.js';
 import { cliTestMs } from '../helpers/budgets.js';
 
@@ -21,6 +21,7 @@ describe('renderConfigReference', () => {
     ['', appSchema, reference],
     ['cameras.<name>.', commonCameraSchema, reference],
     ...Object.entries(cameraSchemas).map(([type, s]): [string, SchemaTree, string] => ['cameras.<name>.source.', s.source, sourceSection(type)]),
+    ['classifiers[i].', classifierSchema, reference.split('### Classifier keys')[1] ?? ''],
   ];
 
   it('has one row per schema key, with its doc, global and per source type', () => {

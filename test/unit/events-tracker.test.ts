@@ -202,3 +202,31 @@ describe('ObjectTracker: masks, counts, endAll, options', () => {
     expect(() => tracker({ masks: [[[0, 0], [2, 0], [0, 1]]] })).toThrow(/mask 0 has a point/);
   });
 });
+
+describe('ObjectTracker: sub-labels (detect, then classify)', () => {
+  const sub = (subLabel: string, subScore: number, x = 0.1): Detection => ({ ...det('bird', x, 0.1), subLabel, subScore });
+
+  it('carries the best sub-label seen over the life of the object, and an update when a better one arrives', () => {
+    const t = tracker({ minHits: 1 });
+    const out = feed(t, [[sub('junco', 0.4)], [sub('chickadee', 0.9)], [sub('junco', 0.5)], [det('bird', 0.1, 0.1)]]);
+    expect(out[0]![0]).toMatchObject({ type: 'new', subLabel: 'junco', subScore: 0.4 });
+    expect(out[1]![0]).toMatchObject({ type: 'update', subLabel: 'chickadee', subScore: 0.9 });
+    // A worse answer, or none, changes nothing: no update due, the best stays.
+    expect(out[2]).toEqual([]);
+    expect(out[3]).toEqual([]);
+    const end = t.endAll(ts(9))[0]!;
+    expect(end).toMatchObject({ type: 'end', subLabel: 'chickadee', subScore: 0.9 });
+  });
+
+  it('gives an object its own sub-label: two birds are not mixed', () => {
+    const t = tracker({ minHits: 1 });
+    const [frame] = feed(t, [[sub('chickadee', 0.9, 0.05), sub('sparrow', 0.7, 0.6)]]);
+    expect(frame!.map((e) => e.subLabel)).toEqual(['chickadee', 'sparrow']);
+  });
+
+  it('leaves subLabel out of events of objects nobody classified', () => {
+    const [frame] = feed(tracker({ minHits: 1 }), [[det('person', 0.1, 0.1)]]);
+    expect(frame![0]).not.toHaveProperty('subLabel');
+    expect(frame![0]).not.toHaveProperty('subScore');
+  });
+});

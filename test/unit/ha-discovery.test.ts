@@ -80,6 +80,16 @@ const find = (component: string, object: string, o = opts) => {
 };
 const daemonAvailability = { topic: 'mobilenet-edge/pi4/availability', payload_available: 'online', payload_not_available: 'offline' };
 
+describe('discoveryMessages: the sub-label sensor', () => {
+  it('exists for a camera a classifier runs on, reads the sub_label topic, and not for the others', () => {
+    const o: DiscoveryOptions = { ...opts, cameras: [{ name: 'feeder', labels: [], events: true, snapshots: false, subLabel: true }, { name: 'porch', labels: [], events: true, snapshots: false }] };
+    const sensor = find('sensor', 'feeder_sub_label', o);
+    expect(sensor).toMatchObject({ state_topic: 'mobilenet-edge/pi4/feeder/sub_label', json_attributes_topic: 'mobilenet-edge/pi4/feeder/sub_label', value_template: '{{ value_json.subLabel }}' });
+    for (const key of Object.keys(sensor)) expect(ALLOWED.sensor, key).toContain(key);
+    expect(() => find('sensor', 'porch_sub_label', o)).toThrow('no sensor/porch_sub_label');
+  });
+});
+
 describe('discoveryMessages', () => {
   it('publishes on <prefix>/<component>/<node_id>/<object_id>/config, retained, ids within [a-zA-Z0-9_-]', () => {
     const msgs = parsed();

@@ -182,6 +182,27 @@ describe('MetricsRecorder', () => {
     expect(bad.said).toMatch(/x_total non-counter metrics should not have "_total" suffix/);
   });
 
+  it.skipIf(PROMTOOL_MISSING !== '')(`exposes classifier latency per crop and crops per frame, promtool-clean${PROMTOOL_MISSING ? ` (skipped: ${PROMTOOL_MISSING})` : ''}`, async () => {
+    const m = new MetricsRecorder({ build: BUILD });
+    m.declareClassifiers(['birds', 'cars']);
+    for (let i = 0; i < 30; i++) m.recordCrop('birds', 40 + i);
+    m.recordFrame('birds', 2, 0);
+    m.recordFrame('birds', 3, 2);
+    m.recordCropError('birds');
+    m.update(stats({ dropped: 0, errors: 0, failovers: 0, connected: true, queued: 0 }));
+    const text = await m.text();
+    expect(text).toMatch(/mobilenet_edge_classifier_crop_seconds_count\{classifier="birds"\} 30/);
+    expect(text).toMatch(/mobilenet_edge_classifier_crop_seconds_bucket\{le="0.05",classifier="birds"\} 11/);
+    expect(text).toMatch(/mobilenet_edge_classifier_crops_per_frame_sum\{classifier="birds"\} 5/);
+    expect(text).toMatch(/mobilenet_edge_classifier_skipped_crops_total\{classifier="birds"\} 2/);
+    expect(text).toMatch(/mobilenet_edge_classifier_crop_errors_total\{classifier="birds"\} 1/);
+    // Declared but idle: its series exist at 0 from the start.
+    expect(text).toMatch(/mobilenet_edge_classifier_crop_seconds_count\{classifier="cars"\} 0/);
+    const { status, said } = promtoolCheck(text);
+    expect(said).toBe('');
+    expect(status).toBe(0);
+  });
+
   it('keeps inference latency per backend, in seconds', async () => {
     const m = new MetricsRecorder({ defaultMetrics: false });
     m.observeInference(12, 'edgetpu');
