@@ -1,3 +1,4 @@
+import type { ClassifierBenchReport } from './classifier-run.js';
 import type { MessageFigures, WindowResult } from './pipeline-group.js';
 import { fpsOfPeriods } from './pipeline-group.js';
 import { rawResult } from './raw-loop.js';
@@ -111,6 +112,8 @@ export interface BenchReport {
   sweep?: SweepPoint[];
   /** The self-test's stall per frame (`--stall-ms`), when one was added. */
   stallMs?: number;
+  /** Detect, then classify (`--classifier`): the pipeline's fps with and without the classifier. */
+  classifier?: ClassifierBenchReport;
   /** What end to end adds, p50 against p50: to the pipeline's inference stage, and to the runtime's own infer() alone. */
   latencyAddedMs: { overInferenceStage: number; overRuntime: number };
   /** The performance targets, each with this run's figure. */
@@ -143,6 +146,7 @@ export interface ReportParts {
   synthetic: MessageFigures & { captured: number; dropped: number; errors: number };
   jpeg: { window: WindowResult } & MessageFigures & { captured: number; dropped: number; errors: number };
   stallMs?: number;
+  classifier?: ClassifierBenchReport;
   process: { rssMb: number; rssAfterWarmupMb: number; rssAfterSyntheticMb: number; hostRssMb: number; cpuPercent: number; eventLoopLagP99Ms: number };
 }
 
@@ -264,6 +268,7 @@ export function buildReport(p: ReportParts): BenchReport {
       otherBackend: p.synthetic.otherBackend + p.jpeg.otherBackend,
     },
     ...(p.stallMs ? { stallMs: p.stallMs } : {}),
+    ...(p.classifier ? { classifier: p.classifier } : {}),
   };
   return { ...report, ...(p.sweep ? { sweep: p.sweep } : {}), targets: targetsOf(report) };
 }
@@ -370,6 +375,17 @@ export function formatTable(r: BenchReport): string {
       ...r.targets.map((t) => [t.name, `${t.value}`, `${t.kind === 'max' ? '<=' : '>='} ${t.limit} ${t.unit}`.trimEnd(), t.met ? 'met' : 'NOT MET']),
     ]),
   );
+  if (r.classifier) {
+    const c = r.classifier;
+    out.push('');
+    out.push(`detect, then classify (${c.model} on ${c.objects.join(', ')}, ${c.image.split('/').pop()}): with it every frame ${c.ratioEveryFrame.toFixed(3)} of the fps without, with reuse ${c.ratioDefault.toFixed(3)}`);
+    out.push(
+      ...alignColumns([
+        ['run', 'fps', 'crops/frame', 'crop ms p50', 'classifier ms p50'],
+        ...c.runs.map((x) => [x.name, f1(x.fps), x.cropsPerFrame.toFixed(2), f2(x.cropMsP50), f2(x.runtimeMsP50)]),
+      ]),
+    );
+  }
   if (r.sweep) {
     out.push('');
     out.push(...alignColumns([['threads', 'raw fps'], ...r.sweep.map((p) => [`${p.threads}${p.threads === r.threads ? ' (best)' : ''}`, f1(p.fps)])]));

@@ -19,7 +19,8 @@ import { ProcessStats } from '../stats/process-stats.js';
 import type { Logger } from '../system/logger.js';
 import { DetectionsProbe } from './detections-probe.js';
 import { PipelineGroup } from './pipeline-group.js';
-import { planBench } from './plan.js';
+import { phaseTime, planBench } from './plan.js';
+import { runClassifierBench, type ClassifierBenchReport } from './classifier-run.js';
 import { childPids } from './proc-stat.js';
 import { RawHost, runRawLoop } from './raw-loop.js';
 import { buildReport, type BenchReport } from './report.js';
@@ -52,6 +53,8 @@ export interface BenchOptions {
   cameras?: number;
   /** Self-test: each frame waits this long on its way to the detector, as a slow pipeline would (0: none). */
   stallMs?: number;
+  /** Also measure detect-then-classify with this classifier on a picture holding one of `objects`. */
+  classifier?: { model: string; labels: string | null; objects: string[]; image: string };
 }
 
 /** Progress lines for a human watching (the report itself is returned). */
@@ -106,6 +109,7 @@ export async function runBench(opts: BenchOptions, log: Logger, progress: Progre
     delegate = { path: coral.node!.path, options: coral.options };
   }
   const plan = await planModel(runPath, { kind: 'auto', labelsPath: null, topK: 5 });
+  if (opts.classifier && plan.info.kind !== 'ssd') throw new Error(`--classifier needs a detector (an SSD) as --model: ${plan.info.name} is a ${plan.info.kind}`);
   const cameraCount = opts.cameras ?? 1;
   const cameras = Array.from({ length: cameraCount }, (_, i) => {
     const source = new SyntheticSource(cameraCount === 1 ? 'synthetic' : `synthetic-${i + 1}`, { fps: SYNTHETIC_FPS, format: opts.syntheticFormat });
@@ -202,6 +206,12 @@ export async function runBench(opts: BenchOptions, log: Logger, progress: Progre
     await jpegGroup.stop();
     const jpegFigures = await jpegGroup.messageFigures(DRAIN_MS);
     const jpegTotals = jpegGroup.totals();
+    let classifier: ClassifierBenchReport | undefined;
+    if (opts.classifier) {
+      progress(`detect, then classify: ${opts.classifier.image} with ${opts.classifier.model}`);
+      const each = phaseTime(times.jpeg.warmupMs + times.jpeg.measureMs);
+      classifier = await runClassifierBench({ detector, detectorConfig: cfg, classifierModel: opts.classifier.model, labels: opts.classifier.labels, objects: opts.classifier.objects, image: opts.classifier.image, warmupMs: each.warmupMs, measureMs: each.measureMs, log: camLog });
+    }
     if (turns.windows.every((w) => w.processed.every((n) => n === 0))) throw new Error(`the synthetic pipeline processed no frame (${synTotals.errors} errors; --log-level warn shows why)`);
     if (jpegResult.processed[0] === 0) throw new Error(`the JPEG pipeline processed no frame (${jpegTotals.errors} errors; --log-level warn shows why)`);
 
@@ -220,6 +230,7 @@ export async function runBench(opts: BenchOptions, log: Logger, progress: Progre
       synthetic: { ...synFigures, ...synTotals },
       jpeg: { window: jpegResult, ...jpegFigures, ...jpegTotals },
       ...(opts.stallMs ? { stallMs: opts.stallMs } : {}),
+      ...(classifier ? { classifier } : {}),
       process: {
         rssMb: rssEndMb,
         rssAfterWarmupMb: turns.rssAfterWarmupMb,

@@ -40,6 +40,14 @@ Options:
   --mqtt URL          broker (default mqtt://127.0.0.1:1883)
   --outbox disk|memory  the publisher's outbox: on disk in a temporary directory, as the service runs (default),
                       or in memory
+  --classifier MODEL  also measure detect-then-classify: the pipeline's fps on one picture with detection alone,
+                      with MODEL classifying every frame's crops, and with answers reused for 10 frames (default)
+  --classifier-labels F  the classifier's labels (default: embedded in the model)
+  --classify-objects L   detector labels to classify, comma-separated (default bird)
+  --classify-image F  the picture (default ../shared/images/bird.bmp, else models/samples/bird.bmp)
+  --motion            run the motion scenario instead: a synthetic 1080p scene (still, then a 200 px bird crossing
+                      it; ffmpeg), motion gating on and off: detector runs a second while still, recall while
+                      moving, CPU per frame (--seconds: the still part, default 20)
   --stall-ms MS       self-test: every frame waits MS ms on its way to the detector, as a slow pipeline would;
                       the targets must then fail (scripts/bench-smoke.sh is checked with it)
   --log-level L       daemon log lines on stderr (default error)
@@ -67,6 +75,12 @@ export function defaultModelPath(root = packageRoot()): string {
   const fetched = join(root, 'models', DEFAULT_MODEL);
   if (existsSync(fetched)) return fetched;
   return resolve(root, '..', 'shared', 'models', DEFAULT_MODEL);
+}
+
+/** The bird photo the classifier chain is shown on: ../shared/images/bird.bmp, else the fetched sample. */
+export function defaultClassifyImage(root = packageRoot()): string {
+  const shared = resolve(root, '..', 'shared', 'images', 'bird.bmp');
+  return existsSync(shared) ? shared : join(root, 'models', 'samples', 'bird.bmp');
 }
 
 /** ../shared/images/*.jpg when there are JPEGs there, else the fetched samples. */
@@ -121,6 +135,11 @@ export async function benchCommand(argv: string[], io: CliIo): Promise<number> {
       outbox: { type: 'string', default: 'disk' },
       format: { type: 'string', default: 'i420' },
       cameras: { type: 'string', default: '1' },
+      classifier: { type: 'string' },
+      'classifier-labels': { type: 'string' },
+      'classify-objects': { type: 'string', default: 'bird' },
+      'classify-image': { type: 'string' },
+      motion: { type: 'boolean' },
       'stall-ms': { type: 'string', default: '0' },
       'log-level': { type: 'string', default: 'error' },
       json: { type: 'boolean' },
@@ -156,7 +175,25 @@ export async function benchCommand(argv: string[], io: CliIo): Promise<number> {
     cores: availableParallelism(),
     cameras: parseIntOption('--cameras', values.cameras!, 1, 16),
     stallMs: parseIntOption('--stall-ms', values['stall-ms']!, 0, 1000),
+    ...(values.classifier
+      ? {
+          classifier: {
+            model: resolve(values.classifier),
+            labels: values['classifier-labels'] ? resolve(values['classifier-labels']) : null,
+            objects: values['classify-objects']!.split(',').map((l) => l.trim()).filter(Boolean),
+            image: values['classify-image'] ? resolve(values['classify-image']) : defaultClassifyImage(),
+          },
+        }
+      : {}),
   };
+  if (opts.classifier) {
+    for (const [what, file] of [['--classifier', opts.classifier.model], ['--classifier-labels', opts.classifier.labels], ['--classify-image', opts.classifier.image]] as const) {
+      if (file !== null && !existsSync(file)) {
+        io.stderr.write(`error: ${what} ${file}: no such file\n`);
+        return EXIT.NO_INPUT;
+      }
+    }
+  }
   if (!existsSync(opts.modelPath)) {
     const hint = values.model ? '' : ' (fetch it: mobilenet-edge fetch-models)';
     io.stderr.write(`error: ${opts.modelPath}: no such file${hint}\n`);
@@ -165,6 +202,19 @@ export async function benchCommand(argv: string[], io: CliIo): Promise<number> {
 
   const log = createLogger(level as (typeof LOG_LEVELS)[number], { write: (line: string) => io.stderr.write(line) });
   try {
+    if (values.motion) {
+      const { runMotionScenario, formatMotionReport } = await import('../bench/motion-scenario.js');
+      const images = resolve(packageRoot(), '..', 'shared', 'images');
+      const report = await runMotionScenario({
+        modelPath: opts.modelPath,
+        images: existsSync(join(images, 'bird.bmp')) ? images : join(packageRoot(), 'models', 'samples'),
+        ...(values.seconds ? { stillSec: opts.seconds } : {}),
+        log,
+        progress: (line) => io.stderr.write(`bench: ${line}\n`),
+      });
+      io.stdout.write(values.json ? JSON.stringify(report) + '\n' : formatMotionReport(report) + '\n');
+      return EXIT.OK;
+    }
     const report = await runBench(opts, log, (line) => io.stderr.write(`bench: ${line}\n`));
     io.stdout.write(values.json ? JSON.stringify(report) + '\n' : formatTable(report));
     return EXIT.OK;

@@ -4,7 +4,7 @@ import type { BenchReport } from '../../src/bench/report.js';
 import { planBench } from '../../src/bench/plan.js';
 import { benchCommand } from '../../src/cli/bench.js';
 import { STUB_LIBRARY } from '../helpers/edgetpu-stub.js';
-import { V1_025 } from '../helpers/paths.js';
+import { model, V1_025, V2_224 } from '../helpers/paths.js';
 import { makeTpuWorld } from '../helpers/tpu-world.js';
 import { captureIo } from '../helpers/cli.js';
 
@@ -138,4 +138,50 @@ describe('mobilenet-edge bench', () => {
     expect(io.out()).toBe('');
     expect(children()).toEqual([]);
   });
+});
+
+const IMAGENET_LABELS = model('imagenet_labels.txt');
+
+describe('mobilenet-edge bench, detect then classify', () => {
+  it('reports the pipeline fps on the bird photo without the classifier, with it on every frame, and with reuse', async () => {
+    const io = captureIo();
+    const code = await benchCommand(['--seconds', '4', '--classifier', V2_224, '--classifier-labels', IMAGENET_LABELS, '--json'], io);
+    expect(code, io.err()).toBe(0);
+    const r = JSON.parse(io.out()) as BenchReport;
+    const c = r.classifier!;
+    expect(c.model).toBe('mobilenet_v2_1.0_224_quant');
+    expect(c.objects).toEqual(['bird']);
+    expect(c.runs.map((x) => x.name)).toEqual(['detection only', '+ classifier, every frame', '+ classifier, answers reused for 10 frames (default)']);
+    expect(c.runs[0]!.cropsPerFrame).toBe(0);
+    // The SSD finds the bird in every frame: with the classifier, every frame has its crop (at most reused).
+    expect(c.runs[1]!.cropsPerFrame).toBeGreaterThan(0.9);
+    expect(c.runs[2]!.cropsPerFrame).toBeLessThan(c.runs[1]!.cropsPerFrame);
+    for (const x of c.runs) expect(x.fps).toBeGreaterThan(0);
+    expect(c.ratioEveryFrame).toBeCloseTo(c.runs[1]!.fps / c.runs[0]!.fps, 2);
+    expect(children()).toEqual([]);
+  }, BENCH_TEST_MS);
+
+  it('refuses a classifier chain on a classifier model, and a missing classifier file', async () => {
+    let io = captureIo();
+    expect(await benchCommand(['--seconds', '2', '--classifier', '/nonexistent/c.tflite'], io)).toBe(66);
+    expect(io.err()).toMatch(/--classifier \/nonexistent\/c\.tflite: no such file/);
+    io = captureIo();
+    expect(await benchCommand(['--model', V1_025, '--seconds', '2', '--classifier', V2_224], io)).toBe(1);
+    expect(io.err()).toMatch(/--classifier needs a detector \(an SSD\) as --model: mobilenet_v1_0\.25_128_quant\.tflite is a/);
+    expect(children()).toEqual([]);
+  }, BENCH_TEST_MS);
+});
+
+describe('mobilenet-edge bench --motion', () => {
+  it('plays the 1080p scene with motion gating on and off: the still part costs far fewer runs, the crossing bird is found only with it', async () => {
+    const io = captureIo();
+    const code = await benchCommand(['--motion', '--seconds', '2', '--json'], io);
+    expect(code, io.err()).toBe(0);
+    const r = JSON.parse(io.out()) as { on: { stillRunsPerSec: number; moving: { recall: number; published: number } }; off: { stillRunsPerSec: number; moving: { recall: number } } };
+    expect(r.on.stillRunsPerSec).toBeLessThan(r.off.stillRunsPerSec);
+    expect(r.on.moving.published).toBeGreaterThan(0);
+    expect(r.on.moving.recall).toBeGreaterThanOrEqual(0.6);
+    expect(r.off.moving.recall).toBeLessThan(0.2);
+    expect(children()).toEqual([]);
+  }, 180_000);
 });
