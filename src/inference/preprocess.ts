@@ -2,6 +2,7 @@ import sharp from 'sharp';
 import type { Frame } from '../camera/frame.js';
 import { i420CropToRgb, i420ToRgbResized, planCrop, type CropRect } from '../pixels/i420-resize.js';
 import { planResize, type Geometry, type ResizeMode } from '../pixels/resize-plan.js';
+import { rgbResized, suitsBilinear } from '../pixels/rgb-resize.js';
 import type { Box } from './types.js';
 
 
@@ -38,6 +39,8 @@ export async function prepareInput(image: RgbImage, width: number, height: numbe
     // Same size: a copy, because the frame's buffer goes back to its source's pool once the frame is processed.
     return { data: Buffer.from(image.data), geometry };
   }
+  // A small step (an image file decoded near the model's size): one JS pass, far cheaper than a libvips pipeline.
+  if (suitsBilinear(w, h, width, height, mode)) return rgbResized(image.data, w, h, width, height, mode);
   let pipeline = sharp(image.data, raw);
   if (src.w !== w || src.h !== h) pipeline = pipeline.extract({ left: src.x, top: src.y, width: src.w, height: src.h });
   pipeline = pipeline.resize(dst.w, dst.h, { fit: 'fill' });

@@ -5,7 +5,7 @@ import type { I420Layout } from './i420-layout.js';
 import { BU, checkI420, CLAMP, CLAMP_OFFSET, GU, GV, RV } from './i420-rgb.js';
 
 /** Per destination column (or row): the two luma taps, the weight of the second (0..256), the chroma sample. */
-interface Taps {
+export interface Taps {
   a: Int32Array;
   b: Int32Array;
   f: Int32Array;
@@ -13,7 +13,7 @@ interface Taps {
 }
 
 /** Pixel centres aligned (like libvips): destination i samples source start + (i + 0.5) * srcLen / dstLen - 0.5. */
-function taps(start: number, srcLen: number, dstLen: number, chromaLen: number): Taps {
+export function taps(start: number, srcLen: number, dstLen: number, chromaLen: number): Taps {
   const t: Taps = { a: new Int32Array(dstLen), b: new Int32Array(dstLen), f: new Int32Array(dstLen), c: new Int32Array(dstLen) };
   const scale = srcLen / dstLen;
   const last = start + srcLen - 1;
