@@ -16,8 +16,8 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
+import { StillSource } from '../src/bench/still-source.js';
 import { decodeImageFile } from '../src/camera/decode.js';
-import type { FrameSink, FrameSource, SourceCounters } from '../src/camera/frame.js';
 import type { ClassifierConfig, DetectorConfig } from '../src/config/index.js';
 import { Classifier } from '../src/inference/classify/classifier.js';
 import type { Detector, DetectResult } from '../src/inference/detector.js';
@@ -51,29 +51,6 @@ const detectorConfig: DetectorConfig = {
   recoverIntervalSec: 30,
 };
 const classifierConfig = (maxCrops: number): ClassifierConfig => ({ objects: ['bird'], model: { cpu: V2, edgetpu: null }, edgetpuDevice: null, labels: LABELS, minScore: 0.3, topK: 1, maxCrops, reuseFrames: 1, margin: 0.1 });
-
-/** One picture again and again, made when the pipeline asks (pull): the detector never waits for a camera. */
-class StillSource implements FrameSource {
-  readonly camera = 'bench';
-  private sink: FrameSink | undefined;
-  private seq = 0;
-  private captured = 0;
-  constructor(private readonly image: { width: number; height: number; data: Buffer }) {}
-  async start(sink: FrameSink): Promise<void> {
-    this.sink = sink;
-  }
-  async stop(): Promise<void> {
-    this.sink = undefined;
-  }
-  counters(): SourceCounters {
-    return { captured: this.captured, skipped: 0, restarts: 0 };
-  }
-  pull(): void {
-    const now = performance.now();
-    this.captured++;
-    this.sink?.frame({ camera: this.camera, seq: ++this.seq, capturedAt: now, wallTime: Date.now(), captureMs: 0, width: this.image.width, height: this.image.height, data: this.image.data, origin: 'still' });
-  }
-}
 
 /** One runtime at a time across the detector and the classifier: the schedule a single shared host would impose. */
 class Turns {
@@ -115,7 +92,7 @@ async function runPipeline(name: string, image: { width: number; height: number;
       publish: { qos: 0, retain: false, offline: 'queue' },
       ...(crops ? { classify: new ClassifyStage([crops], silentLogger(), stats) } : {}),
     },
-    new StillSource(image),
+    new StillSource(image, 'bench'),
     turns ? taking(detector, turns) : detector,
     {
       topic: (...p) => p.join('/'),

@@ -1,6 +1,5 @@
 import { performance } from 'node:perf_hooks';
 import { decodeImageFile } from '../camera/decode.js';
-import type { FrameSink, FrameSource, SourceCounters } from '../camera/frame.js';
 import type { ClassifierConfig, DetectorConfig } from '../config/index.js';
 import { Classifier } from '../inference/classify/classifier.js';
 import type { Detector } from '../inference/detector.js';
@@ -9,6 +8,7 @@ import { ClassifyStage } from '../pipeline/classify-stage.js';
 import { ClassifierStats } from '../stats/classifier-stats.js';
 import type { Logger } from '../system/logger.js';
 import { round } from './stats.js';
+import { StillSource } from './still-source.js';
 
 export interface ClassifierBenchOptions {
   /** The bench's detector, started (an SSD: the chain classifies what it finds). */
@@ -48,28 +48,6 @@ export interface ClassifierBenchReport {
 
 /** The config a bench classifier gets: the schema's defaults but for what the command line names. */
 const DEFAULTS = { minScore: 0.3, topK: 1, maxCrops: 3, margin: 0.1, reuseFrames: 10 };
-
-/** One picture again and again, made when the pipeline asks: the detector never waits for a camera. */
-class StillSource implements FrameSource {
-  readonly camera = 'classify';
-  private sink: FrameSink | undefined;
-  private seq = 0;
-  constructor(private readonly image: { width: number; height: number; data: Buffer }) {}
-  async start(sink: FrameSink): Promise<void> {
-    this.sink = sink;
-  }
-  async stop(): Promise<void> {
-    this.sink = undefined;
-  }
-  counters(): SourceCounters {
-    return { captured: this.seq, skipped: 0, restarts: 0 };
-  }
-  pull(): void {
-    const now = performance.now();
-    const { width, height, data } = this.image;
-    this.sink?.frame({ camera: this.camera, seq: this.seq++, capturedAt: now, wallTime: Date.now(), captureMs: 0, width, height, data, origin: 'still' });
-  }
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -118,7 +96,7 @@ async function measure(name: string, image: { width: number; height: number; dat
       publish: { qos: 0, retain: false, offline: 'latest' },
       ...(classifier ? { classify: new ClassifyStage([classifier], o.log, stats) } : {}),
     },
-    new StillSource(image),
+    new StillSource(image, 'classify'),
     o.detector,
     { topic: (...p) => p.join('/'), publish: () => undefined },
     o.log.child({ camera: 'classify' }),

@@ -1,6 +1,5 @@
 import type { I420Layout } from './i420-layout.js';
-import { I420Resizer } from './i420-resize.js';
-import type { ResizePlan } from './resize-plan.js';
+import { i420CropToRgb } from './i420-resize.js';
 
 /** A rectangle of whole pixels in a frame. */
 export interface PixelRect {
@@ -101,7 +100,7 @@ function axis(start: number, len: number, outLen: number): { a: Int32Array; b: I
  */
 export function cropResizeI420(src: Uint8Array, layout: I420Layout, rect: PixelRect, outW: number, outH: number, out: Uint8Array = new Uint8Array(outW * outH * 3)): Uint8Array {
   checkRect(rect, layout.width, layout.height);
-  const plan: ResizePlan = { src: rect, dst: { x: 0, y: 0, w: outW, h: outH }, geometry: { ax: 1, bx: 0, ay: 1, by: 0 } };
-  new I420Resizer(layout, outW, outH, plan).convert(src, out);
+  // The motion regions' crop: the same one-pass resizer over the rectangle.
+  i420CropToRgb(src, layout, rect, outW, outH, Buffer.from(out.buffer, out.byteOffset, out.byteLength));
   return out;
 }
