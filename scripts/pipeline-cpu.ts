@@ -2,7 +2,9 @@
  * Where the daemon's own CPU per frame goes, without a model: the real CameraPipeline on a synthetic 640x480 I420
  * camera, a detector that answers at once with a fixed result, and the real publisher to the local broker with the
  * outbox on disk or in memory (or a sink that drops everything). Prints process CPU per frame for each variant.
- *   npx tsx scripts/pipeline-cpu.ts [FRAMES]
+ * With a model, the same with the real detector in its inference host (the trip there and back included; this
+ * process's CPU only, no subscriber in it, unlike the bench).
+ *   npx tsx scripts/pipeline-cpu.ts [FRAMES] [MODEL]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +14,8 @@ import type { Detector } from '../src/inference/detector.js';
 import { CameraPipeline, type DetectionSink } from '../src/pipeline/camera-pipeline.js';
 import { MqttPublisher } from '../src/publish/mqtt-publisher.js';
 import { Outbox } from '../src/publish/outbox.js';
+import { planModel } from '../src/inference/model-plan.js';
+import { TfliteDetector } from '../src/inference/tflite-detector.js';
 import { createLogger } from '../src/system/logger.js';
 
 const FRAMES = Number(process.argv[2] ?? 3000);
@@ -26,12 +30,12 @@ const instant: Detector = {
   detect: async () => (await new Promise((r) => setImmediate(r)), { results: [{ label: 'cat', classId: 16, score: 0.8, box: { xmin: 0.1, ymin: 0.2, xmax: 0.5, ymax: 0.6 } }], inferenceMs: 0, backend: 'cpu' as const }),
 };
 
-async function measure(name: string, sink: DetectionSink, stopSink: () => Promise<void>): Promise<void> {
+async function measure(name: string, sink: DetectionSink, stopSink: () => Promise<void>, detector: Detector = instant): Promise<void> {
   const source = new SyntheticSource('cam', { fps: 1 });
   const p = new CameraPipeline(
     { camera: 'cam', detectFps: 0, resize: 'stretch', filters: { minScore: 0.5, labels: [], perLabel: {}, maxResults: 20 }, publish: { qos: 1, retain: false, offline: 'queue' } },
     source,
-    instant,
+    detector,
     sink,
     log,
   );
@@ -71,4 +75,14 @@ await measure('no publish', nullSink, async () => undefined);
   const { sink, stop } = await publisher(dir);
   await measure('publish, outbox on disk', sink, stop);
   rmSync(dir, { recursive: true, force: true });
+}
+if (process.argv[3]) {
+  const real = new TfliteDetector(await planModel(process.argv[3], { kind: 'auto', labelsPath: null, topK: 5 }), { backend: 'cpu', threads: 1, inferenceTimeoutMs: 30_000 }, log);
+  await real.start();
+  await measure('real detector, no publish', nullSink, async () => undefined, real);
+  const dir = mkdtempSync(join(tmpdir(), 'pipeline-cpu-'));
+  const { sink, stop } = await publisher(dir);
+  await measure('real detector, publish (disk)', sink, stop, real);
+  rmSync(dir, { recursive: true, force: true });
+  await real.stop();
 }
