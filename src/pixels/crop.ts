@@ -1,5 +1,6 @@
 import type { I420Layout } from './i420-layout.js';
 import { i420CropToRgb } from './i420-resize.js';
+import { rgbResizePlanned } from './rgb-resize.js';
 
 /** A rectangle of whole pixels in a frame. */
 export interface PixelRect {
@@ -53,45 +54,8 @@ export function cropResizeRgb(src: Uint8Array, width: number, height: number, re
   if (src.length < width * height * 3) throw new Error(`RGB frame holds ${src.length} bytes, expected ${width * height * 3} for ${width}x${height}`);
   checkRect(rect, width, height);
   if (out.length < outW * outH * 3) throw new Error(`RGB buffer holds ${out.length} bytes, expected ${outW * outH * 3}`);
-  const cx = axis(rect.x, rect.w, outW);
-  const cy = axis(rect.y, rect.h, outH);
-  const stride = width * 3;
-  let o = 0;
-  for (let j = 0; j < outH; j++) {
-    const r0 = cy.a[j]! * stride;
-    const r1 = cy.b[j]! * stride;
-    const fy = cy.f[j]!;
-    const gy = 256 - fy;
-    for (let i = 0; i < outW; i++) {
-      const x0 = cx.a[i]! * 3;
-      const x1 = cx.b[i]! * 3;
-      const fx = cx.f[i]!;
-      const gx = 256 - fx;
-      for (let c = 0; c < 3; c++) {
-        const top = src[r0 + x0 + c]! * gx + src[r0 + x1 + c]! * fx;
-        const bottom = src[r1 + x0 + c]! * gx + src[r1 + x1 + c]! * fx;
-        out[o++] = (top * gy + bottom * fy + 32768) >> 16;
-      }
-    }
-  }
+  rgbResizePlanned(src, width, { src: rect, dst: { x: 0, y: 0, w: outW, h: outH } }, outW, outH, out);
   return out;
-}
-
-/** Source taps of one axis: destination i samples start + (i + 0.5) * len / outLen - 0.5, within [start, start+len). */
-function axis(start: number, len: number, outLen: number): { a: Int32Array; b: Int32Array; f: Int32Array } {
-  const a = new Int32Array(outLen);
-  const b = new Int32Array(outLen);
-  const f = new Int32Array(outLen);
-  const scale = len / outLen;
-  const last = start + len - 1;
-  for (let i = 0; i < outLen; i++) {
-    const s = Math.min(last, Math.max(start, start + (i + 0.5) * scale - 0.5));
-    const lo = Math.floor(s);
-    a[i] = lo;
-    b[i] = Math.min(lo + 1, last);
-    f[i] = Math.round((s - lo) * 256);
-  }
-  return { a, b, f };
 }
 
 /**

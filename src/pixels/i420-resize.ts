@@ -44,17 +44,12 @@ export class I420Resizer {
     readonly layout: I420Layout,
     readonly width: number,
     readonly height: number,
-    /** A resize mode over the whole frame, or a plan of its own (a crop: src is the crop, dst the whole output). */
-    readonly mode: ResizeMode | ResizePlan,
-    /** A rectangle of the frame to take instead of the whole frame (a detection region): stretched onto the output. */
+    readonly mode: ResizeMode,
+    /** A rectangle of the frame to take instead of the whole frame (a motion region, a classifier's crop): stretched onto the output. */
     crop?: CropRect,
   ) {
     if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) throw new Error(`invalid output size ${width}x${height}`);
-    this.plan = crop
-      ? planCrop(layout.width, layout.height, crop, width, height)
-      : typeof mode === 'string'
-        ? planResize(layout.width, layout.height, width, height, mode)
-        : mode;
+    this.plan = crop ? planCrop(layout.width, layout.height, crop, width, height) : planResize(layout.width, layout.height, width, height, mode);
     const { src, dst } = this.plan;
     const cols = taps(src.x, src.w, dst.w, Math.ceil(layout.width / 2));
     this.cols = new Int32Array(dst.w * 4);

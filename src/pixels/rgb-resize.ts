@@ -1,5 +1,5 @@
 import { taps } from './i420-resize.js';
-import { planResize, type Geometry, type ResizeMode } from './resize-plan.js';
+import { planResize, type Geometry, type ResizeMode, type ResizePlan } from './resize-plan.js';
 
 /**
  * Largest downscale (per side) the one-pass bilinear resize takes: each output pixel reads the two nearest source
@@ -21,6 +21,15 @@ export function suitsBilinear(w: number, h: number, dstW: number, dstH: number, 
 export function rgbResized(src: Uint8Array, w: number, h: number, dstW: number, dstH: number, mode: ResizeMode, out: Buffer = Buffer.allocUnsafe(dstW * dstH * 3)): { data: Buffer; geometry: Geometry } {
   if (src.length < w * h * 3) throw new Error(`frame holds ${src.length} bytes, expected ${w * h * 3} for ${w}x${h} RGB`);
   const plan = planResize(w, h, dstW, dstH, mode);
+  rgbResizePlanned(src, w, plan, dstW, dstH, out);
+  return { data: out, geometry: plan.geometry };
+}
+
+/**
+ * The one pass itself: `plan.src` of the packed RGB frame (`w` pixels a row) onto `plan.dst` of the dstW x dstH
+ * output, the rest of the output black. Also the classifiers' square crops (src: the crop, dst: the whole output).
+ */
+export function rgbResizePlanned(src: Uint8Array, w: number, plan: Pick<ResizePlan, 'src' | 'dst'>, dstW: number, dstH: number, out: Uint8Array): void {
   const { src: s, dst } = plan;
   const cols = taps(s.x, s.w, dst.w, 1);
   const rows = taps(s.y, s.h, dst.h, 1);
@@ -49,5 +58,4 @@ export function rgbResized(src: Uint8Array, w: number, h: number, dstW: number, 
     }
     out.fill(0, o, rowStart + rowBytes);
   }
-  return { data: out, geometry: plan.geometry };
 }
