@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { StillSource } from '../src/bench/still-source.js';
 import { decodeImageFile } from '../src/camera/decode.js';
-import type { ClassifierConfig, DetectorConfig } from '../src/config/index.js';
+import { detectorConfig, type ClassifierConfig, type DetectorConfig } from '../src/config/index.js';
 import { Classifier } from '../src/inference/classify/classifier.js';
 import type { Detector, DetectResult } from '../src/inference/detector.js';
 import { planModel } from '../src/inference/model-plan.js';
@@ -38,18 +38,7 @@ const SSD = join(SHARED, 'models', 'coco_ssd_mobilenet_v1_1.0_quant_2018_06_29.t
 const V2 = join(SHARED, 'models', 'mobilenet_v2_1.0_224_quant.tflite');
 const LABELS = join(SHARED, 'models', 'imagenet_labels.txt');
 
-const detectorConfig: DetectorConfig = {
-  backend: 'cpu',
-  model: { cpu: SSD, edgetpu: null },
-  labels: null,
-  kind: 'auto',
-  threads: 1,
-  resize: 'stretch',
-  topK: 5,
-  edgetpu: { device: '', library: 'libedgetpu.so.1', probeRoot: '/' },
-  inferenceTimeoutMs: 2000,
-  recoverIntervalSec: 30,
-};
+const detectorCfg: DetectorConfig = detectorConfig({ backend: 'cpu', model: { cpu: SSD } });
 const classifierConfig = (maxCrops: number): ClassifierConfig => ({ objects: ['bird'], model: { cpu: V2, edgetpu: null }, edgetpuDevice: null, labels: LABELS, minScore: 0.3, topK: 1, maxCrops, reuseFrames: 1, margin: 0.1 });
 
 /** One runtime at a time across the detector and the classifier: the schedule a single shared host would impose. */
@@ -162,7 +151,7 @@ async function main(): Promise<void> {
 
   const ssd = new TfliteDetector(await planModel(SSD, { kind: 'auto', labelsPath: null, topK: 5 }), { backend: 'cpu', threads: 1, inferenceTimeoutMs: 60_000 }, silentLogger());
   await ssd.start();
-  const classifier = new Classifier(classifierConfig(3), 0, detectorConfig, silentLogger());
+  const classifier = new Classifier(classifierConfig(3), 0, detectorCfg, silentLogger());
   await classifier.start();
   if (!classifier.ready) throw new Error(classifier.state.reason);
 

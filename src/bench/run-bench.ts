@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { CoralDelegate, type CoralDevice } from 'coral-tflite-delegate';
 import { FilesSource } from '../camera/files-source.js';
 import { listImageFiles } from '../camera/image-files.js';
-import { appSchema, type DetectorConfig } from '../config/index.js';
+import { appSchema, detectorConfig, type DetectorConfig } from '../config/index.js';
 import { runSchema } from '../config/validate.js';
 import { createDetector, probeEdgeTpu } from '../inference/create-detector.js';
 import { twinOf } from '../inference/detector-models.js';
@@ -81,15 +81,12 @@ export function benchModelPath(modelPath: string, backend: 'cpu' | 'edgetpu'): s
 /** The detector slice of the config, through the schema (defaults, validation) like the daemon's. */
 export function benchDetectorConfig(opts: BenchOptions, threads: number): DetectorConfig {
   const runPath = benchModelPath(opts.modelPath, opts.backend);
-  const raw = {
+  return detectorConfig({
     backend: opts.backend,
     model: opts.backend === 'cpu' ? { cpu: runPath } : { edgetpu: runPath, ...(runPath !== opts.modelPath ? { cpu: opts.modelPath } : {}) },
     threads,
     edgetpu: { library: opts.library, probeRoot: opts.probeRoot, device: opts.device },
-  };
-  const { value, problems } = runSchema(appSchema.detector, raw, { env: {}, baseDir: process.cwd() });
-  if (problems.length > 0) throw new Error(`bad detector settings: ${problems.map((p) => `${p.key}: ${p.message}`).join('; ')}`);
-  return value;
+  });
 }
 
 /**

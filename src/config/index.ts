@@ -14,4 +14,5 @@ export {
   type SourceConfig,
   type SourceType,
 } from './cameras.js';
+export { detectorConfig } from './detector-config.js';
 export { classifierSchema, resolveClassifiers, type ClassifierConfig } from './classifiers.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Frame } from '../../src/camera/frame.js';
 import { decodeImageFile } from '../../src/camera/decode.js';
-import type { ClassifierConfig, DetectorConfig } from '../../src/config/index.js';
+import { detectorConfig, type ClassifierConfig, type DetectorConfig } from '../../src/config/index.js';
 import { Classifier, type ClassifierState } from '../../src/inference/classify/classifier.js';
 import { classifierModelProblems } from '../../src/inference/classify/classifier-models.js';
 import { applyFilters } from '../../src/inference/filters.js';
@@ -24,18 +24,7 @@ const IMAGENET_LABELS = model('imagenet_labels.txt');
 const tmp = mkdtempSync(join(tmpdir(), 'me-classify-'));
 const stopped: { stop(): Promise<void> }[] = [];
 
-const detectorConfig: DetectorConfig = {
-  backend: 'cpu',
-  model: { cpu: SSD_V1, edgetpu: null },
-  labels: null,
-  kind: 'auto',
-  threads: 1,
-  resize: 'stretch',
-  topK: 5,
-  edgetpu: { device: '', library: 'libedgetpu.so.1', probeRoot: '/' },
-  inferenceTimeoutMs: 2000,
-  recoverIntervalSec: 30,
-};
+const detectorCfg: DetectorConfig = detectorConfig({ backend: 'cpu', model: { cpu: SSD_V1 } });
 
 const classifierConfig = (extra: Partial<ClassifierConfig> = {}): ClassifierConfig => ({
   objects: ['bird'],
@@ -64,7 +53,7 @@ async function detect(file: string, minScore = 0.3): Promise<{ frame: Frame; res
 }
 
 async function classifier(cfg: ClassifierConfig, onState?: (s: ClassifierState) => void): Promise<Classifier> {
-  const c = new Classifier(cfg, 0, detectorConfig, silentLogger(), onState);
+  const c = new Classifier(cfg, 0, detectorCfg, silentLogger(), onState);
   stopped.push(c);
   await c.start();
   return c;
@@ -189,7 +178,7 @@ describe('detect, then classify, with the shared models', () => {
     const file = join(tmp, 'vanishing.tflite');
     copyFileSync(V2_224, file);
     const cfg = classifierConfig({ model: { cpu: file, edgetpu: null } });
-    expect(await classifierModelProblems(detectorConfig, [cfg])).toEqual([]);
+    expect(await classifierModelProblems(detectorCfg, [cfg])).toEqual([]);
     rmSync(file);
     const states: ClassifierState[] = [];
     const c = await classifier(cfg, (s) => states.push(s));
@@ -205,7 +194,7 @@ describe('detect, then classify, with the shared models', () => {
   });
 
   it('check-config reports a classifier model that is missing or is not a classifier, with the classifier\'s key', async () => {
-    const problems = await classifierModelProblems(detectorConfig, [
+    const problems = await classifierModelProblems(detectorCfg, [
       classifierConfig({ model: { cpu: join(tmp, 'nope.tflite'), edgetpu: null } }),
       classifierConfig({ objects: ['cat'], model: { cpu: SSD_V1, edgetpu: null }, labels: null }),
     ]);
@@ -222,7 +211,7 @@ describe('detect, then classify, with the shared models', () => {
     const tpu = join(world.dir, 'birds_edgetpu.tflite');
     copyFileSync(V2_224, cpu);
     copyFileSync(V2_224, tpu);
-    const det = { ...detectorConfig, ...stubDetectorConfig(world), model: { cpu: world.cpuModel, edgetpu: world.tpuModel } } as DetectorConfig;
+    const det = { ...detectorCfg, ...stubDetectorConfig(world), model: { cpu: world.cpuModel, edgetpu: world.tpuModel } } as DetectorConfig;
     const states: ClassifierState[] = [];
     const c = new Classifier(classifierConfig({ model: { cpu: null, edgetpu: tpu } }), 0, det, silentLogger(), (s) => states.push(s));
     stopped.push(c);

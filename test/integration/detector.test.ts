@@ -12,7 +12,7 @@ import { silentLogger } from '../../src/system/logger.js';
 import { SSD_V1, V1_025, V2_224, image, model } from '../helpers/paths.js';
 import { until } from '../helpers/wait.js';
 import { createDetector } from '../../src/inference/create-detector.js';
-import type { DetectorConfig } from '../../src/config/index.js';
+import { detectorConfig } from '../../src/config/index.js';
 
 const plan = (path: string, extra: Partial<PlanOptions> = {}) => planModel(path, { kind: 'auto', labelsPath: null, topK: 5, ...extra });
 const started: TfliteDetector[] = [];
@@ -154,18 +154,8 @@ describe('stopping', () => {
 
 describe('createDetector: what inferenceTimeoutMs means on the CPU', () => {
   it('a slow CPU inference is not a hang: with inferenceTimeoutMs 1 the SSD still answers (the CPU gets at least 30 s)', async () => {
-    const cfg = {
-      backend: 'cpu',
-      model: { cpu: SSD_V1, edgetpu: null },
-      labels: null,
-      kind: 'auto',
-      threads: 1,
-      resize: 'stretch',
-      topK: 5,
-      edgetpu: { device: '', library: 'libedgetpu.so.1', probeRoot: '/' },
-      inferenceTimeoutMs: 1, // an SSD takes tens of ms here: before, every inference killed its host
-      recoverIntervalSec: 30,
-    } as DetectorConfig;
+    // An SSD takes tens of ms here: before, every inference killed its host.
+    const cfg = detectorConfig({ backend: 'cpu', model: { cpu: SSD_V1 }, inferenceTimeoutMs: 1 });
     const d = await createDetector(cfg, silentLogger());
     await d.start();
     try {
