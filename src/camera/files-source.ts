@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import type { Logger } from '../system/logger.js';
-import { DEFAULT_MAX_PIXELS, decodeImageFile, ImageDecodeError, ImageTooLargeError, type DecodeSize } from './decode.js';
+import { DEFAULT_MAX_PIXELS, decodeImageFile, ImageDecodeError, ImageTooLargeError, type DecodedImage, type DecodeSize } from './decode.js';
 import type { CameraState, Frame, FrameSink, FrameSource, SourceCounters } from './frame.js';
 import { IMAGE_EXTENSIONS, listImageFiles } from './image-files.js';
 import { guardSink } from './sink-guard.js';
@@ -27,8 +27,9 @@ export interface FilesSourceOptions {
  * Plays still images as a camera: for tests, demos, and checking a model on known pictures. At a frame rate, on a
  * timer (frames inference has no time for are dropped and counted, as with a camera); at fps 0, on demand: the
  * pipeline pulls each image when it is ready for one, so every file is inferred once a pass and none is decoded in vain.
- * On demand, the next image is decoded while the pipeline works on this one (one picture ahead, off the event loop):
- * decoding then overlaps inference instead of adding to it.
+ * On demand, the next two images are decoded while the pipeline works on this one (off the event loop, on libuv's
+ * threads): decoding then overlaps inference instead of adding to it, and with a decode about as long as an inference
+ * (a camera JPEG and a Coral model) one decode waiting for a core does not leave the detector idle.
  */
 export class FilesSource implements FrameSource {
   /** Only on demand (fps 0): a timed source's frames come from its timer. */
@@ -43,6 +44,8 @@ export class FilesSource implements FrameSource {
   private inFlight: Promise<void> | null = null;
   /** On demand: the next picture, decoded ahead of the pull that will take it. */
   private ready: Frame | null = null;
+  /** On demand: the picture after `ready`, already decoding (started with it; used if that file comes next). */
+  private prefetch: { path: string; result: Promise<DecodedImage> } | null = null;
   /** On demand: the list ended while a picture was still waiting to be taken; ends once it is. */
   private pendingEnd: { reason: string; state: CameraState } | undefined;
   private next = 0;
@@ -101,6 +104,8 @@ export class FilesSource implements FrameSource {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.inFlight;
+    await this.prefetch?.result.catch(() => undefined);
+    this.prefetch = null;
     if (this.ready) this.count.dropped = (this.count.dropped ?? 0) + 1; // decoded ahead, never taken
     this.ready = null;
     if (this.state === 'online') this.setStatus('offline', 'source stopped');
@@ -179,7 +184,8 @@ export class FilesSource implements FrameSource {
 
   private async deliver(path: string, firstShowing = true): Promise<boolean> {
     const startedAt = performance.now();
-    const identity = await fileIdentity(path);
+    // Only a file refused before needs its identity now (a stat less per frame for all the others).
+    const identity = this.refused.has(path) ? await fileIdentity(path) : null;
     if (this.stopped) return true;
     if (identity !== null && this.refused.get(path) === identity) {
       // Known to be too large and unchanged: already counted and reported. It still fails this pass.
@@ -188,7 +194,9 @@ export class FilesSource implements FrameSource {
       return false;
     }
     try {
-      const image = await decodeImageFile(path, this.maxPixels, this.options.decodeAtLeast);
+      const decoding = this.decode(path);
+      if (this.pull) this.prefetchAfter(path);
+      const image = await decoding;
       if (this.stopped) return true;
       this.refused.delete(path);
       const capturedAt = performance.now();
@@ -217,11 +225,40 @@ export class FilesSource implements FrameSource {
       this.count.skipped++;
       this.skippedThisPass++;
       this.failuresInARow++;
-      if (err instanceof ImageTooLargeError && identity !== null) this.refused.set(path, identity);
+      if (err instanceof ImageTooLargeError) {
+        const now = identity ?? (await fileIdentity(path));
+        if (now !== null) this.refused.set(path, now);
+      }
       this.logger.debug({ file: path, reason }, 'image skipped');
       this.sink!.skipped(path, reason);
       return false;
     }
+  }
+
+  /** The picture of `path`: the one decoding ahead when it is that file, else decoded now. */
+  private decode(path: string): Promise<DecodedImage> {
+    const ahead = this.prefetch;
+    this.prefetch = null;
+    if (ahead?.path === path) return ahead.result;
+    return decodeImageFile(path, this.maxPixels, this.options.decodeAtLeast);
+  }
+
+  /**
+   * Starts decoding the file shown after `path` if it goes as planned (the next file, or the same one while it repeats:
+   * then nothing, the list does not move). A file refused before is left to deliver(), which checks it first.
+   */
+  private prefetchAfter(path: string): void {
+    if (this.shown + 1 < this.repeat) return;
+    let i = this.next + 1;
+    if (i >= this.files.length) {
+      if (!this.options.loop) return;
+      i = 0;
+    }
+    const upcoming = this.files[i]!;
+    if (upcoming === path || this.refused.has(upcoming)) return;
+    const result = decodeImageFile(upcoming, this.maxPixels, this.options.decodeAtLeast);
+    result.catch(() => undefined); // a failure is reported when the file's turn comes (or never, if it does not)
+    this.prefetch = { path: upcoming, result };
   }
 
   private endOfListReason(): string {
