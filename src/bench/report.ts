@@ -71,7 +71,7 @@ export interface BenchReport {
   /** Slowest camera's fps / fastest's (1 with one camera). */
   fairness: number;
   /** The same over JPEG files (decoding is the capture stage). */
-  jpeg: PipelineBlock & { ratio: number; stagesMs: Record<string, StagePercentiles>; endToEndMs: StagePercentiles };
+  jpeg: PipelineBlock & { /** What the JPEG files were: camera frames made from the pictures, or the files as given. */ input: string; ratio: number; stagesMs: Record<string, StagePercentiles>; endToEndMs: StagePercentiles };
   /** Median over the rounds of pipeline fps / raw fps. */
   ratio: number;
   cpuPerFrameMs: CpuPerFrame;
@@ -144,7 +144,7 @@ export interface ReportParts {
   /** The detector's idle gaps and the runtime's own times inside the pipeline (TimedDetector, all windows). */
   detector: { idleMs: Summary; runtimeMs: Summary };
   synthetic: MessageFigures & { captured: number; dropped: number; errors: number };
-  jpeg: { window: WindowResult } & MessageFigures & { captured: number; dropped: number; errors: number };
+  jpeg: { window: WindowResult; input: string } & MessageFigures & { captured: number; dropped: number; errors: number };
   stallMs?: number;
   classifier?: ClassifierBenchReport;
   process: { rssMb: number; rssAfterWarmupMb: number; rssAfterSyntheticMb: number; hostRssMb: number; cpuPercent: number; eventLoopLagP99Ms: number };
@@ -231,6 +231,7 @@ export function buildReport(p: ReportParts): BenchReport {
     cameras,
     fairness,
     jpeg: {
+      input: p.jpeg.input,
       fps: round(jpegFps, 1),
       p50Ms: jpegPerFrame.p50,
       p99Ms: jpegPerFrame.p99,
@@ -339,6 +340,7 @@ export function formatTable(r: BenchReport): string {
     ]),
   );
   out.push('');
+  out.push(`JPEG files: ${r.jpeg.input}`);
   out.push(`rounds (raw / pipeline fps, ratio): ${r.rounds.map((x) => `${f1(x.rawFps)}/${f1(x.pipelineFps)} ${x.ratio.toFixed(2)}`).join(', ')}`);
   out.push(`ratio pipeline/raw: ${r.ratio.toFixed(3)} median of ${r.rounds.length} rounds (whole run ${r.ratioAggregate.toFixed(3)}; JPEG ${r.jpeg.ratio.toFixed(3)})`);
   if (cams > 1) out.push(`cameras (fps): ${r.cameras.map((c) => `${c.name} ${f1(c.fps)}`).join(', ')}; slowest/fastest ${r.fairness.toFixed(3)}`);

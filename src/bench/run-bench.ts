@@ -28,6 +28,7 @@ import { StalledDetector } from './stalled-detector.js';
 import { pickFastest, sweepCandidates, type SweepPoint } from './sweep.js';
 import { SyntheticSource } from './synthetic-source.js';
 import { runInTurns } from './turns.js';
+import { CAMERA_JPEG, makeCameraJpegs, type CameraJpegs } from './camera-jpegs.js';
 
 export interface BenchOptions {
   /** The CPU model; with backend edgetpu its `_edgetpu` twin runs when it exists, else this file. */
@@ -41,8 +42,10 @@ export interface BenchOptions {
   /** Root of sys/ and dev/ for the Edge TPU probe ("/" on a real system). */
   probeRoot: string;
   device: string;
-  /** JPEG files for the second pipeline run: a file, directory or pattern (FilesSource's syntax). */
+  /** Pictures for the JPEG pipeline run: a file, directory or pattern (FilesSource's syntax). */
   images: string;
+  /** Re-encode `images` as a camera's JPEG frames first (makeCameraJpegs), else run the files as they are. */
+  jpegAsCamera: boolean;
   mqttUrl: string;
   /** `disk`: a durable outbox in a temporary directory, as the service runs; `memory`: no state directory. */
   outbox: 'disk' | 'memory';
@@ -131,7 +134,13 @@ export async function runBench(opts: BenchOptions, log: Logger, progress: Progre
   let outboxDir: string | undefined;
   let rawHost: RawHost | undefined;
   const groups: PipelineGroup[] = [];
+  let cameraJpegs: CameraJpegs | undefined;
   try {
+    // Made before anything is measured: encoding them is not the daemon's work.
+    cameraJpegs = opts.jpegAsCamera ? await makeCameraJpegs(opts.images) : undefined;
+    const jpegInput = cameraJpegs
+      ? `${cameraJpegs.count} camera frames (${CAMERA_JPEG.width}x${CAMERA_JPEG.height} baseline JPEG, q${CAMERA_JPEG.quality}, 4:2:0) made from ${opts.images}`
+      : `${opts.images}, as they are`;
     const candidates = opts.threads === 'sweep' ? sweepCandidates(opts.cores) : [opts.threads];
     const times = planBench(opts.seconds, opts.threads === 'sweep' ? candidates.length : 0);
     let sweep: SweepPoint[] | undefined;
@@ -190,8 +199,8 @@ export async function runBench(opts: BenchOptions, log: Logger, progress: Progre
     const synTotals = group.totals();
     const detectorFigures = { idleMs: group.timed.idleMs.summary(), runtimeMs: group.timed.runtimeMs.summary() };
 
-    progress(`pipeline: JPEG files ${opts.images}`);
-    const jpegSource = new FilesSource('jpeg', { path: opts.images, fps: 0, loop: true, decodeAtLeast: { width: plan.info.inputWidth, height: plan.info.inputHeight } }, log);
+    progress(`pipeline: JPEG files: ${jpegInput}`);
+    const jpegSource = new FilesSource('jpeg', { path: cameraJpegs?.dir ?? opts.images, fps: 0, loop: true, decodeAtLeast: { width: plan.info.inputWidth, height: plan.info.inputHeight } }, log);
     const jpegGroup = new PipelineGroup({ cameras: [{ name: 'jpeg', source: jpegSource }], detector, sink: publisher, probe, log: camLog, hostPids }, opts.backend, wrap);
     groups.push(jpegGroup);
     await jpegGroup.start();
@@ -225,7 +234,7 @@ export async function runBench(opts: BenchOptions, log: Logger, progress: Progre
       turns,
       detector: detectorFigures,
       synthetic: { ...synFigures, ...synTotals },
-      jpeg: { window: jpegResult, ...jpegFigures, ...jpegTotals },
+      jpeg: { window: jpegResult, input: jpegInput, ...jpegFigures, ...jpegTotals },
       ...(opts.stallMs ? { stallMs: opts.stallMs } : {}),
       ...(classifier ? { classifier } : {}),
       process: {
@@ -243,6 +252,7 @@ export async function runBench(opts: BenchOptions, log: Logger, progress: Progre
     await outbox?.close().catch(() => undefined);
     if (outboxDir) rmSync(outboxDir, { recursive: true, force: true });
     await rawHost?.stop().catch(() => undefined);
+    await cameraJpegs?.remove().catch(() => undefined);
     await detector?.stop().catch(() => undefined);
     const retained = publisher ? [publisher.availabilityTopic, ...cameras.map((c) => publisher!.topic(c.name, 'status')), publisher.topic('jpeg', 'status')] : [];
     await probe.close(retained).catch(() => undefined);

@@ -17,7 +17,8 @@ Measures, in one run, how close the daemon comes to the model's own speed, and w
   pipeline  the daemon path (camera pipeline, detector, MQTT publisher) fed faster than it can infer by synthetic
             640x480 cameras; raw and pipeline are measured in alternating slices of about a second, so that load
             on the machine hits both alike; ratio = median over the rounds of pipeline fps / raw fps
-  JPEG      the same path over JPEG files (decoded only as large as the model needs)
+  JPEG      the same path over JPEG files, decoded only as large as the model needs: by default the pictures
+            re-encoded as a camera sends them (640x480 baseline JPEG, q85), with --images the files as they are
   CPU       per frame, from the processes' CPU counters: daemon + inference host - the runtime's own (raw loop)
   stages    capture, preprocess, inference, postprocess and total p50/p99, and end to end to the broker
 Needs an MQTT broker (default mqtt://127.0.0.1:1883); topics go under mobilenet-edge-bench/<run id>.
@@ -36,7 +37,9 @@ Options:
   --probe-root DIR    where sys/bus/usb/devices and dev/apex_N are looked for (default /)
   --format i420|rgb   synthetic frames as a Pi camera gives them (I420, resized in JS) or packed RGB (resized by
                       libvips) (default i420)
-  --images PATTERN    JPEG files for the second pipeline run (default ../shared/images/*.jpg, else models/samples/*.jpg)
+  --images PATTERN    JPEG files for the JPEG run, as they are (default: ../shared/images/*.jpg, else
+                      models/samples/*.jpg, each re-encoded first as a camera's 640x480 baseline JPEG frame:
+                      progressive photos cost a full decode at any scale, camera frames do not)
   --mqtt URL          broker (default mqtt://127.0.0.1:1883)
   --outbox disk|memory  the publisher's outbox: on disk in a temporary directory, as the service runs (default),
                       or in memory
@@ -169,6 +172,7 @@ export async function benchCommand(argv: string[], io: CliIo): Promise<number> {
     probeRoot: values['probe-root']!,
     device: values.device!,
     images: values.images ?? defaultImages(),
+    jpegAsCamera: values.images === undefined,
     mqttUrl: values.mqtt!,
     outbox,
     syntheticFormat: format,

@@ -52,7 +52,7 @@ const parts: ReportParts = {
   turns,
   detector: { idleMs: summarize([0, 0, 0.1, 0.3]), runtimeMs: summarize([4.2, 4.4, 4.4, 4.6]) },
   synthetic: figures(5),
-  jpeg: { window: win(10, 5, [5], 2, 22), ...figures(5, 6) },
+  jpeg: { window: win(10, 5, [5], 2, 22), input: '3 camera frames (640x480 baseline JPEG, q85, 4:2:0) made from pictures/*.jpg', ...figures(5, 6) },
   process: { rssMb: 102.46, rssAfterWarmupMb: 100.01, rssAfterSyntheticMb: 100.5, hostRssMb: 61.23, cpuPercent: 12.3, eventLoopLagP99Ms: 1.5 },
 };
 
@@ -139,6 +139,7 @@ describe('bench report', () => {
     expect(lines[0]).toBe('mobilenet-edge bench: mnet.tflite on cpu, 1 thread, 10 s, SELF-TEST: 5 ms stall per frame');
     expect(text).toMatch(/raw infer \(host-side\)\s+230\.8\s+4\.00\s+5\.00\s+12/);
     expect(text).toMatch(/pipeline, synthetic 640x480 I420\s+210\.5\s+4\.50\s+5\.00\s+8/);
+    expect(text).toContain('JPEG files: 3 camera frames (640x480 baseline JPEG, q85, 4:2:0) made from pictures/*.jpg');
     expect(text).toContain('rounds (raw / pipeline fps, ratio): 222.2/200.0 0.90, 222.2/222.2 1.00');
     expect(text).toContain('ratio pipeline/raw: 0.950 median of 2 rounds (whole run 0.912; JPEG 0.433)');
     expect(text).toContain("CPU per frame: daemon 1.000 ms + inference host 4.500 ms - the runtime's invoke 4.000 ms = 1.500 ms beyond the runtime (host in the raw loop: 4.333 ms)");
