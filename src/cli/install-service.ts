@@ -6,6 +6,9 @@ import { parseArgs } from 'node:util';
 import { packageRoot } from '../system/paths.js';
 import { EXIT, UsageError, type CliIo } from './exit-codes.js';
 
+/** Node's flags for the daemon (as in bin/mobilenet-edge and the shipped unit): a young generation of 2 x 4 MB. */
+export const NODE_FLAGS = '--max-semi-space-size=4';
+
 const UNIT = '/etc/systemd/system/mobilenet-edge.service';
 const UDEV_RULE = '/etc/udev/rules.d/99-coral-edgetpu.rules';
 const CONFIG_DIR = '/etc/mobilenet-edge';
@@ -110,7 +113,7 @@ export async function installServiceCommand(argv: string[], io: CliIo): Promise<
 /** The unit with this install's node, prefix and user: ExecStart, User= and Group= are the only lines that change. */
 export function renderUnit(template: string, o: { node: string; prefix: string; user: string }): string {
   const lines: Record<string, string> = {
-    ExecStart: `ExecStart=${o.node} ${path.posix.join(o.prefix, 'dist', 'main.js')} run --config ${CONFIG}`,
+    ExecStart: `ExecStart=${o.node} ${NODE_FLAGS} ${path.posix.join(o.prefix, 'dist', 'main.js')} run --config ${CONFIG}`,
     User: `User=${o.user}`,
     Group: `Group=${o.user}`,
   };
@@ -279,11 +282,11 @@ function warnIfMissing(ctx: Context, target: string, message: string): void {
 }
 
 /**
- * A short sh script rather than a symlink: it pins the node and the copy the unit uses, and sets MALLOC_ARENA_MAX as
- * the unit does (glibc reads it only at start; see bin/mobilenet-edge).
+ * A short sh script rather than a symlink: it pins the node and the copy the unit uses, and sets MALLOC_ARENA_MAX and
+ * node's flags as the unit does (both are read only at start; see bin/mobilenet-edge).
  */
 export function cliWrapper(node: string, prefix: string): string {
-  return `#!/bin/sh\n# The mobilenet-edge command line, run with the node and the copy the service uses.\n: "\${MALLOC_ARENA_MAX:=2}"\nexport MALLOC_ARENA_MAX\nexec ${node} ${path.posix.join(prefix, 'dist', 'main.js')} "$@"\n`;
+  return `#!/bin/sh\n# The mobilenet-edge command line, run with the node and the copy the service uses.\n: "\${MALLOC_ARENA_MAX:=2}"\nexport MALLOC_ARENA_MAX\nexec ${node} ${NODE_FLAGS} ${path.posix.join(prefix, 'dist', 'main.js')} "$@"\n`;
 }
 
 function nextSteps(user: string): string {

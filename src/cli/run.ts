@@ -43,9 +43,10 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   const output = resolveLogOutput(config.log.format, { isTTY: isatty(1), journal: io.journal?.stdout ?? false });
   const log = createLogger(config.log.level, undefined, new SecretScrubber(configSecrets(config)), output);
   log.info({ config: file, device: config.device.id, pid: process.pid }, 'starting mobilenet-edge');
-  if (!process.env.MALLOC_ARENA_MAX) {
-    // glibc reads it at start only: bin/mobilenet-edge, the service unit and /usr/local/bin/mobilenet-edge set it.
-    log.info('MALLOC_ARENA_MAX is not set (node dist/main.js run directly?): the daemon\'s memory grows 20-50 MB more than through bin/mobilenet-edge or the service');
+  const missing = startupMemorySettingsMissing(process.env, process.execArgv);
+  if (missing.length > 0) {
+    // Read at start only: bin/mobilenet-edge, the service unit and /usr/local/bin/mobilenet-edge set them.
+    log.info({ missing }, 'started without the memory settings of bin/mobilenet-edge (node dist/main.js run directly?): the daemon\'s memory grows 20-60 MB more than through bin/mobilenet-edge or the service');
   }
 
   const daemon = new Daemon(config, log);
@@ -177,4 +178,13 @@ function startWatchdog(daemon: Daemon, notifier: SystemdNotifier, log: Logger): 
       log.error({ cameras: stuck.map((s) => s.camera), intervalMs }, `frames arrive but none is processed: ${cameras}; withholding WATCHDOG=1 so systemd restarts the service`);
     }
   }, intervalMs / 2);
+}
+
+/** What bin/mobilenet-edge and the service set before node starts, and this process lacks. */
+export function startupMemorySettingsMissing(env: NodeJS.ProcessEnv, execArgv: string[]): string[] {
+  const missing: string[] = [];
+  if (!env.MALLOC_ARENA_MAX) missing.push('MALLOC_ARENA_MAX');
+  const flag = (a: string): boolean => a.startsWith('--max-semi-space-size');
+  if (!execArgv.some(flag) && !(env.NODE_OPTIONS ?? '').split(/\s+/).some(flag)) missing.push('--max-semi-space-size');
+  return missing;
 }

@@ -52,7 +52,7 @@ describe('mobilenet-edge install-service', () => {
 
     const unitFile = path.join(root, 'etc/systemd/system/mobilenet-edge.service');
     const unit = fs.readFileSync(unitFile, 'utf8');
-    expect(unit).toMatch(/^ExecStart=\/usr\/bin\/node \/opt\/me-test\/dist\/main\.js run --config \/etc\/mobilenet-edge\/config\.json$/m);
+    expect(unit).toMatch(/^ExecStart=\/usr\/bin\/node --max-semi-space-size=4 \/opt\/me-test\/dist\/main\.js run --config \/etc\/mobilenet-edge\/config\.json$/m);
     expect(unit).toMatch(/^User=me-svc$/m);
     expect(unit).toMatch(/^Group=me-svc$/m);
     expect(unit).not.toMatch(/\/opt\/mobilenet-edge/);
@@ -154,7 +154,7 @@ describe('mobilenet-edge install-service', () => {
     const { root } = target();
     // A stand-in dist/main.js that shows how it was called.
     const prefix = path.join(root, 'opt/me-test');
-    fs.writeFileSync(path.join(prefix, 'dist/main.js'), 'console.log(JSON.stringify([...process.argv.slice(2), process.env.MALLOC_ARENA_MAX]))\n');
+    fs.writeFileSync(path.join(prefix, 'dist/main.js'), 'console.log(JSON.stringify([...process.execArgv, ...process.argv.slice(2), process.env.MALLOC_ARENA_MAX]))\n');
     expect(await installServiceCommand(['--root', root, '--prefix', prefix, '--node', process.execPath, '--user', 'me-svc'], io())).toBe(0);
     const cli = path.join(root, 'usr/local/bin/mobilenet-edge');
     expect(mode(cli)).toBe(0o755);
@@ -162,8 +162,8 @@ describe('mobilenet-edge install-service', () => {
     delete env.MALLOC_ARENA_MAX;
     const out = execFileSync(cli, ['check-config', '--config', 'a b.json'], { encoding: 'utf8', env });
     // MALLOC_ARENA_MAX as the unit sets it (glibc reads it at start only), unless the caller set their own.
-    expect(JSON.parse(out)).toEqual(['check-config', '--config', 'a b.json', '2']);
-    expect(JSON.parse(execFileSync(cli, [], { encoding: 'utf8', env: { ...env, MALLOC_ARENA_MAX: '4' } }))).toEqual(['4']);
+    expect(JSON.parse(out)).toEqual(['--max-semi-space-size=4', 'check-config', '--config', 'a b.json', '2']);
+    expect(JSON.parse(execFileSync(cli, [], { encoding: 'utf8', env: { ...env, MALLOC_ARENA_MAX: '4' } }))).toEqual(['--max-semi-space-size=4', '4']);
   });
 
   it('--dry-run writes nothing', async () => {

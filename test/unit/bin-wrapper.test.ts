@@ -22,10 +22,10 @@ function run(cmd: string, args: string[], env: Record<string, string | undefined
 }
 
 describe('bin/mobilenet-edge', () => {
-  it('sets MALLOC_ARENA_MAX=2 unless set, and runs dist/main.js with the arguments untouched', () => {
+  it('sets MALLOC_ARENA_MAX=2 unless set, and runs dist/main.js with a 4 MB semi-space and the arguments untouched', () => {
     const r = run(BIN, ['run', '--config', 'a b.json'], { MALLOC_ARENA_MAX: undefined });
     expect(r.arena).toBe('2');
-    expect(r.args).toEqual([resolve('dist/main.js'), 'run', '--config', 'a b.json']);
+    expect(r.args).toEqual(['--max-semi-space-size=4', resolve('dist/main.js'), 'run', '--config', 'a b.json']);
     expect(run(BIN, [], { MALLOC_ARENA_MAX: '8' }).arena).toBe('8');
   });
 
@@ -33,6 +33,6 @@ describe('bin/mobilenet-edge', () => {
     const dir = mkdtempSync(join(tmpdir(), 'me-bin-link-'));
     dirs.push(dir);
     symlinkSync(BIN, join(dir, 'mobilenet-edge'));
-    expect(run(join(dir, 'mobilenet-edge'), ['--help'], {}).args).toEqual([resolve('dist/main.js'), '--help']);
+    expect(run(join(dir, 'mobilenet-edge'), ['--help'], {}).args).toEqual(['--max-semi-space-size=4', resolve('dist/main.js'), '--help']);
   });
 });
