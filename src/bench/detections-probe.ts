@@ -1,5 +1,9 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
+import type { ProbeRecord, ProbeReply, ProbeRequest } from './probe-wire.js';
 
 /** The broker cannot be reached: the bench stops at once with this, instead of waiting on retries. */
 export class BrokerUnreachableError extends Error {
@@ -49,30 +53,71 @@ export function connectOnce(url: string, clientId: string, timeoutMs = 3000): Pr
   });
 }
 
+/** process.hrtime (CLOCK_MONOTONIC) milliseconds minus performance.now(): turns the subscriber's arrival times into ours. */
+function hrOffsetMs(): number {
+  const before = performance.now();
+  const hr = Number(process.hrtime.bigint()) / 1e6;
+  const after = performance.now();
+  return hr - (before + after) / 2;
+}
+
+/** The subscriber's entry: the compiled .js next to this file, or the .ts source under a TypeScript loader (tests). */
+function childEntry(): { path: string; execArgv: string[] } {
+  const here = fileURLToPath(import.meta.url);
+  if (here.endsWith('.ts')) return { path: join(dirname(here), 'probe-child.ts'), execArgv: ['--import', 'tsx'] };
+  return { path: join(dirname(here), 'probe-child.js'), execArgv: [] };
+}
+
+const CLOSE_TIMEOUT_MS = 5000;
+
 /**
- * A subscriber in the bench process on `<baseTopic>/+/detections`: end to end is measured here, from the frame's
- * capture to the message coming back from the broker.
+ * The bench's subscriber on `<baseTopic>/+/detections`, in a child process (probe-child.ts) so that receiving the
+ * messages costs the measured process nothing: end to end is from the frame's capture to the message coming back
+ * from the broker. What arrived is fetched with `flush()` (between measurements) and handed to the listener.
  */
 export class DetectionsProbe {
   private listener: ((d: ReceivedDetection) => void) | undefined;
+  private readonly hrOffset = hrOffsetMs();
+  private nextId = 1;
+  private readonly waiting = new Map<number, (records: ProbeRecord[]) => void>();
+  private exited = false;
   received = 0;
 
-  private constructor(
-    private readonly client: MqttClient,
-    private readonly baseTopic: string,
-  ) {
-    client.on('message', (topic, payload) => this.onMessage(topic, payload));
+  private constructor(private readonly child: ChildProcess) {
+    child.on('message', (msg: ProbeReply) => {
+      if (msg.type !== 'records') return;
+      this.waiting.get(msg.id)?.(msg.records);
+      this.waiting.delete(msg.id);
+    });
+    child.on('exit', () => {
+      this.exited = true;
+      for (const resolve of this.waiting.values()) resolve([]);
+      this.waiting.clear();
+    });
   }
 
   static async connect(url: string, baseTopic: string, clientId: string): Promise<DetectionsProbe> {
-    const client = await connectOnce(url, clientId);
-    try {
-      await client.subscribeAsync(`${baseTopic}/+/detections`, { qos: 0 });
-    } catch (err) {
-      client.end(true);
-      throw new BrokerUnreachableError(url, `subscribe failed: ${(err as Error).message}`);
+    const entry = childEntry();
+    const child = fork(entry.path, [], { execArgv: entry.execArgv, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    const outcome = await new Promise<ProbeReply | { type: 'exited'; code: number | null }>((resolve) => {
+      child.once('message', (msg: ProbeReply) => resolve(msg));
+      child.once('exit', (code) => resolve({ type: 'exited', code }));
+      child.once('error', () => resolve({ type: 'exited', code: null }));
+      child.send({ type: 'connect', url, baseTopic, clientId } satisfies ProbeRequest);
+    });
+    if (outcome.type === 'connected') return new DetectionsProbe(child);
+    if (child.exitCode === null && child.signalCode === null) {
+      const gone = new Promise((resolve) => child.once('exit', resolve));
+      child.kill();
+      await gone; // reaped: no process left behind
     }
-    return new DetectionsProbe(client, baseTopic);
+    if (outcome.type === 'failed') throw new BrokerUnreachableError(url, outcome.message.replace(/^cannot reach the MQTT broker at \S+: /, ''));
+    throw new BrokerUnreachableError(url, `the bench's subscriber process ended (${outcome.type === 'exited' ? `code ${outcome.code}` : outcome.type})`);
+  }
+
+  /** The subscriber process (not an inference host: the bench leaves it out of the hosts' CPU and memory). */
+  get pid(): number | undefined {
+    return this.child.pid;
   }
 
   /** Where arriving detections go (one listener: each phase sets its own). */
@@ -80,35 +125,34 @@ export class DetectionsProbe {
     this.listener = listener;
   }
 
-  /** Clears retained topics the run left behind (availability, camera status), then disconnects. */
-  async close(clearRetained: string[] = []): Promise<void> {
-    this.listener = undefined;
-    try {
-      if (this.client.connected) {
-        await Promise.all(clearRetained.map((t) => this.client.publishAsync(t, '', { qos: 1, retain: true })));
-      }
-    } finally {
-      await this.client.endAsync().catch(() => undefined);
+  /** Hands every detection the subscriber received since the last flush to the listener. */
+  async flush(): Promise<void> {
+    if (this.exited) return;
+    const id = this.nextId++;
+    const records = await new Promise<ProbeRecord[]>((resolve) => {
+      this.waiting.set(id, resolve);
+      this.child.send({ type: 'collect', id } satisfies ProbeRequest, (err) => {
+        if (err) {
+          this.waiting.delete(id);
+          resolve([]);
+        }
+      });
+    });
+    for (const r of records) {
+      this.received++;
+      const receivedAt = r.receivedHrMs - this.hrOffset;
+      this.listener?.({ camera: r.camera, seq: r.seq, backend: r.backend, capturedWall: r.capturedWall, receivedWall: performance.timeOrigin + receivedAt, receivedAt, latencyMs: r.latencyMs });
     }
   }
 
-  private onMessage(topic: string, payload: Buffer): void {
-    const receivedAt = performance.now();
-    const receivedWall = performance.timeOrigin + receivedAt;
-    this.received++;
-    const listener = this.listener;
-    if (!listener || !topic.startsWith(`${this.baseTopic}/`)) return;
-    const camera = topic.slice(this.baseTopic.length + 1, -'/detections'.length);
-    let body: { seq?: unknown; ts?: unknown; backend?: unknown; latencyMs?: unknown };
-    try {
-      body = JSON.parse(payload.toString('utf8')) as typeof body;
-    } catch {
-      return;
-    }
-    const capturedWall = typeof body.ts === 'string' ? Date.parse(body.ts) : NaN;
-    if (typeof body.seq !== 'number') return;
-    const latencyMs = typeof body.latencyMs === 'object' && body.latencyMs !== null ? (body.latencyMs as ReceivedDetection['latencyMs']) : {};
-    const backend = typeof body.backend === 'string' ? body.backend : '';
-    listener({ camera, seq: body.seq, backend, capturedWall, receivedWall, receivedAt, latencyMs });
+  /** Clears retained topics the run left behind (availability, camera status), then ends the subscriber. */
+  async close(clearRetained: string[] = []): Promise<void> {
+    this.listener = undefined;
+    if (this.exited) return;
+    const gone = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    this.child.send({ type: 'close', clearRetained } satisfies ProbeRequest, () => undefined);
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), CLOSE_TIMEOUT_MS);
+    await gone;
+    clearTimeout(timer);
   }
 }

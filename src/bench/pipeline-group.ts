@@ -156,6 +156,7 @@ export class PipelineGroup {
   /** Detector answers still in flight have been waited for by stop(); messages still travelling get `drainMs`. */
   async messageFigures(drainMs: number): Promise<MessageFigures> {
     await new Promise((r) => setTimeout(r, drainMs));
+    await this.opts.probe.flush();
     this.opts.probe.onDetection(undefined);
     return {
       stagesMs: Object.fromEntries(STAGES.map((s) => [s, this.stageSamples[s].summary()])),

@@ -184,7 +184,7 @@ export async function runBench(opts: BenchOptions, log: Logger, progress: Progre
     await waitConnected(publisher, opts.mqttUrl);
 
     const rawPid = rawHost.pid;
-    const hostPids = (): number[] => childPids().filter((pid) => pid !== rawPid);
+    const hostPids = (): number[] => childPids().filter((pid) => pid !== rawPid && pid !== probe.pid);
     const wrap = (d: Detector): Detector => (opts.stallMs ? new StalledDetector(d, opts.stallMs) : d);
     const camLog = log.child({ module: 'camera' });
 
