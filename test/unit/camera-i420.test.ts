@@ -189,6 +189,27 @@ describe('i420ToRgbResized', () => {
     expect(letterbox.subarray(37 * 900, 38 * 900).some((b) => b !== 0)).toBe(true);
   });
 
+  it('odd output sizes (a last row and column of their own) look like convert-then-sharp too, every byte written', async () => {
+    const l = i420Layout(640, 480, 'none');
+    const src = makeI420(l, (x, y) => Math.round(40 + (x / 639) * 150 + (y / 479) * 60), (x) => Math.round(90 + (x / 319) * 70), (_x, y) => Math.round(170 - (y / 239) * 80));
+    const full = Buffer.alloc(640 * 480 * 3);
+    i420ToRgb(src, l, full);
+    for (const [dw, dh] of [[127, 95], [129, 129], [1, 1], [301, 225]] as const) {
+      for (const mode of modes) {
+        const viaSharp = await prepareInput({ width: 640, height: 480, data: full }, dw, dh, mode);
+        // Into two buffers filled differently beforehand: a byte left unwritten shows as a difference.
+        const out = Buffer.alloc(dw * dh * 3, 0x01);
+        const again = Buffer.alloc(dw * dh * 3, 0xfe);
+        i420ToRgbResized(src, l, dw, dh, mode, out);
+        i420ToRgbResized(src, l, dw, dh, mode, again);
+        expect(again.equals(out), `${dw}x${dh} ${mode}: every byte written`).toBe(true);
+        let sum = 0;
+        for (let i = 0; i < out.length; i++) sum += Math.abs(out[i]! - viaSharp.data[i]!);
+        expect(sum / out.length, `${dw}x${dh} ${mode}`).toBeLessThan(2);
+      }
+    }
+  });
+
   it('honours strides: a padded frame resizes exactly like the same picture unpadded', () => {
     const packed = i420Layout(200, 150, 'none');
     const padded = i420Layout(200, 150, 'pi5');
