@@ -81,7 +81,6 @@ export class I420Resizer {
     const { a: ya, b: yb, f: yf } = this.rows;
     const rowChroma = this.rowChroma;
     const rowBytes = width * 3;
-    const evenW = dst.w & ~1;
     // Bars (letterbox only): rows above and below, then the left and right ends of each picture row.
     out.fill(0, 0, dst.y * rowBytes);
     out.fill(0, (dst.y + dst.h) * rowBytes, height * rowBytes);
