@@ -113,9 +113,8 @@ export class I420Resizer {
         const cr = CLAMP_OFFSET + RV8[v]!;
         const cg = CLAMP_OFFSET + ((GU[u]! + GV[v]! + 128) >> 8);
         const cb = CLAMP_OFFSET + BU8[u]!;
-        // The pair's two pixels (the second is the first again at an odd right edge), each on both rows.
+        // The pair's two pixels (one only at an odd right edge), each on both rows.
         const t0 = cols[k]!;
-        const t1 = cols[k + 1 < dst.w ? k + 1 : k]!;
         let Y = luma(src, a0, a1, ga, fa, t0);
         out[o] = CLAMP[Y + cr]!;
         out[o + 1] = CLAMP[Y + cg]!;
@@ -125,6 +124,7 @@ export class I420Resizer {
         out[oB + 1] = CLAMP[Y + cg]!;
         out[oB + 2] = CLAMP[Y + cb]!;
         if (k + 1 < dst.w) {
+          const t1 = cols[k + 1]!;
           Y = luma(src, a0, a1, ga, fa, t1);
           out[o + 3] = CLAMP[Y + cr]!;
           out[o + 4] = CLAMP[Y + cg]!;
