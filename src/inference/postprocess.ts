@@ -83,17 +83,21 @@ export function decodeClassification(
   const quantized = !(scores instanceof Float32Array);
   const scale = quantized ? (quant?.scale[0] ?? 1) : 1;
   const zero = quantized ? (quant?.zeroPoint[0] ?? 0) : 0;
-  const top: { classId: number; score: number }[] = [];
+  // Best first; a new entry is inserted in place (k is small), and one no better than the last of a full list is
+  // skipped with one comparison: most of a thousand classes are.
+  const ids: number[] = [];
+  const best: number[] = [];
   for (let i = 0; i < scores.length; i++) {
     const score = (scores[i]! - zero) * scale;
-    if (score < minScore) continue;
-    if (top.length < topK) {
-      top.push({ classId: i, score });
-      top.sort((a, b) => b.score - a.score);
-    } else if (score > top[top.length - 1]!.score) {
-      top[top.length - 1] = { classId: i, score };
-      top.sort((a, b) => b.score - a.score);
+    if (score < minScore || (best.length >= topK && score <= best[best.length - 1]!)) continue;
+    if (best.length >= topK) {
+      ids.pop();
+      best.pop();
     }
+    let at = best.length;
+    while (at > 0 && best[at - 1]! < score) at--;
+    ids.splice(at, 0, i);
+    best.splice(at, 0, score);
   }
-  return top.map(({ classId, score }) => ({ label: label(classId), classId, score }));
+  return ids.map((classId, i) => ({ label: label(classId), classId, score: best[i]! }));
 }

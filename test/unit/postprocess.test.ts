@@ -74,6 +74,25 @@ describe('decodeSsd', () => {
 });
 
 describe('decodeClassification', () => {
+  it('gives what sorting every class would, ties in class order, for any k and threshold', () => {
+    let seed = 7;
+    const rand = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    for (let run = 0; run < 50; run++) {
+      // Quantized scores of 1001 classes: few distinct values, so ties are common.
+      const scores = Uint8Array.from({ length: 1001 }, () => Math.floor(rand() ** 4 * 256));
+      const k = 1 + (run % 7);
+      const minScore = run % 3 === 0 ? 0.2 : 0;
+      const quant = { scale: [1 / 256], zeroPoint: [0], quantizedDimension: 0 };
+      const expected = [...scores]
+        .map((q, classId) => ({ classId, score: q / 256 }))
+        .filter((r) => r.score >= minScore)
+        .sort((a, b) => b.score - a.score || a.classId - b.classId)
+        .slice(0, k);
+      const got = decodeClassification(scores, quant, (id) => `c${id}`, k, minScore);
+      expect(got.map(({ classId, score }) => ({ classId, score }))).toEqual(expected);
+    }
+  });
+
   it('dequantizes uint8 scores with the output scale and returns the top k in order', () => {
     const scores = new Uint8Array(1001);
     scores[653] = 200;
