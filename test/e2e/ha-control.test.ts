@@ -252,14 +252,22 @@ describe('Home Assistant entities and counts a previous run left', () => {
     const second = spawnCli(['run', '--config', config(dir, body(flowers))]);
     try {
       await running(second);
-      await until(
-        async () => {
-          const now = await retainedNow(`${base}/#`);
-          return now.get(`${base}/cam/count/cat`) === '0' && now.get(`${base}/cam/zones/floor/cat`) === '0' && now.get(`${base}/cam/occupancy`) === 'OFF';
-        },
-        60_000,
-        'count/cat 0, zones/floor/cat 0 and occupancy OFF retained',
-      );
+      let now = new Map<string, string>();
+      try {
+        await until(
+          async () => {
+            now = await retainedNow(`${base}/#`);
+            return now.get(`${base}/cam/count/cat`) === '0' && now.get(`${base}/cam/zones/floor/cat`) === '0' && now.get(`${base}/cam/occupancy`) === 'OFF';
+          },
+          60_000,
+          'count/cat 0, zones/floor/cat 0 and occupancy OFF retained',
+        );
+      } catch (err) {
+        // What to look at when it does not happen: what the broker keeps, and what the second run said about it.
+        const said = logLines(second.output().stdout).filter((l) => /count|retain|subscri|mqtt|broker/i.test(String(l.msg)));
+        console.log(`[diagnosis] retained: ${JSON.stringify(Object.fromEntries(now))}\n[diagnosis] second run: ${said.map((l) => JSON.stringify(l)).join('\n')}\n${second.output().stderr.slice(-2000)}`);
+        throw err;
+      }
     } finally {
       await stop(second);
       for (const m of sub.messages) retainedTopics.add(m.topic);
