@@ -13,6 +13,8 @@ export interface BenchCamera {
   name: string;
   source: FrameSource & { pause?(): void; resume?(): void };
   capturedAt?(seq: number): number | undefined;
+  /** Time the source has spent making frames so far (ms), when it knows (the synthetic camera's copy). */
+  captureMs?(): number;
 }
 
 export interface PipelineGroupOptions {
@@ -37,6 +39,8 @@ export interface WindowResult {
   /** CPU time of this process (the daemon side) and of the inference hosts over the window. */
   daemonCpuMs: number;
   hostCpuMs: number | undefined;
+  /** Time inside the window spent in these parts of the daemon's work, summed over the frames (ms). */
+  partsMs: { capture: number; handOver: number; publish: number };
 }
 
 /** Per-stage times and end to end of the frames captured while measuring, from the messages the broker delivered. */
@@ -66,6 +70,7 @@ export class PipelineGroup {
   private received = 0;
   private otherBackend = 0;
   private paused = false;
+  private publishMs = 0;
   /** Largest inference host RSS seen at a window's end. */
   hostRssMaxMb = 0;
 
@@ -75,6 +80,16 @@ export class PipelineGroup {
     wrap: (d: Detector) => Detector = (d) => d,
   ) {
     this.timed = new TimedDetector(opts.detector);
+    // The publisher, timed: what sending a result costs the daemon (outbox, MQTT), beside what it costs to make it.
+    const sink = opts.sink;
+    const timedSink: DetectionSink = {
+      topic: (...parts) => sink.topic(...parts),
+      publish: (topic, payload, o) => {
+        const started = performance.now();
+        sink.publish(topic, payload, o);
+        this.publishMs += performance.now() - started;
+      },
+    };
     // A stall (the self-test) sits between the pipeline and the timing: the detector waits for it, as for a slow pipeline.
     const detector = wrap(this.timed);
     this.pipelines = opts.cameras.map(
@@ -89,7 +104,7 @@ export class PipelineGroup {
           },
           cam.source,
           detector,
-          opts.sink,
+          timedSink,
           opts.log.child({ camera: cam.name }),
         ),
     );
@@ -125,6 +140,7 @@ export class PipelineGroup {
     const hosts = this.opts.hostPids();
     const hostCpu = (): number | undefined => sumDefined(hosts.map(cpuMsOf));
     const hostBefore = hostCpu();
+    const partsBefore = this.parts();
     const cpuBefore = process.cpuUsage();
     this.timed.begin(this.windows.length === 0);
     const win = { from: performance.now(), to: Infinity };
@@ -134,6 +150,7 @@ export class PipelineGroup {
         win.to = performance.now();
         this.timed.end();
         const cpu = process.cpuUsage(cpuBefore);
+        const partsAfter = this.parts();
         const hostAfter = hostCpu();
         for (const pid of hosts) this.hostRssMaxMb = Math.max(this.hostRssMaxMb, rssMbOf(pid) ?? 0);
         return {
@@ -143,8 +160,22 @@ export class PipelineGroup {
           runtimeMs: this.timed.runtimeMs.since(runtimeFrom),
           daemonCpuMs: (cpu.user + cpu.system) / 1000,
           hostCpuMs: hostBefore !== undefined && hostAfter !== undefined ? hostAfter - hostBefore : undefined,
+          partsMs: {
+            capture: partsAfter.capture - partsBefore.capture,
+            handOver: partsAfter.handOver - partsBefore.handOver,
+            publish: partsAfter.publish - partsBefore.publish,
+          },
         };
       },
+    };
+  }
+
+  /** The timed parts of the daemon's work so far (ms, cumulative). */
+  private parts(): { capture: number; handOver: number; publish: number } {
+    return {
+      capture: this.opts.cameras.reduce((sum, c) => sum + (c.captureMs?.() ?? 0), 0),
+      handOver: this.timed.handOverMs,
+      publish: this.publishMs,
     };
   }
 

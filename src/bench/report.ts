@@ -48,6 +48,14 @@ export interface CpuPerFrame {
   runtime: number;
   outside: number;
   rawHost: number;
+  /**
+   * `outside` split by stage, per frame: the daemon's timed parts (capture: the camera making the frame; preprocess:
+   * the resize to the model's input; handOver: writing it to the inference host; postprocess: boxes, filters, the
+   * payload; publish: outbox and MQTT), the rest of the daemon's CPU (event loop, replies, acknowledgements, timers,
+   * GC, the kernel's share), and the inference host beyond its invoke. Wall times of synchronous code, so a core
+   * taken by another process inflates them a little.
+   */
+  stages: { capture: number; preprocess: number; handOver: number; postprocess: number; publish: number; rest: number; host: number };
 }
 
 /** What `bench --json` prints: one object. */
@@ -171,7 +179,7 @@ export function roundsOf(turns: Pick<Turns, 'rawSlices' | 'windows'>): Round[] {
 }
 
 /** CPU per frame from the windows' and raw slices' counters (see CpuPerFrame); 0 where a counter was unreadable. */
-export function cpuPerFrameOf(turns: Pick<Turns, 'rawSlices' | 'windows'>): CpuPerFrame {
+export function cpuPerFrameOf(turns: Pick<Turns, 'rawSlices' | 'windows'>, stageMeansMs: { preprocess?: number; postprocess?: number } = {}): CpuPerFrame {
   const frames = sum(turns.windows.map((w) => sum(w.processed)));
   const answered = sum(turns.windows.map((w) => w.runtimeMs.length));
   const rawFrames = sum(turns.rawSlices.map((s) => s.frames));
@@ -181,8 +189,26 @@ export function cpuPerFrameOf(turns: Pick<Turns, 'rawSlices' | 'windows'>): CpuP
   const runtime = answered ? sum(turns.windows.map((w) => sum(w.runtimeMs))) / answered : 0;
   const rawKnown = turns.rawSlices.every((s) => s.hostCpuMs !== undefined);
   const rawHost = rawFrames && rawKnown ? sum(turns.rawSlices.map((s) => s.hostCpuMs!)) / rawFrames : 0;
-  const outside = daemon + (hostKnown ? Math.max(0, host - runtime) : 0);
-  return { daemon: round(daemon, 3), host: round(host, 3), runtime: round(runtime, 3), outside: round(outside, 3), rawHost: round(rawHost, 3) };
+  const hostBeyond = hostKnown ? Math.max(0, host - runtime) : 0;
+  const outside = daemon + hostBeyond;
+  const part = (k: keyof WindowResult['partsMs']): number => (frames ? sum(turns.windows.map((w) => w.partsMs[k])) / frames : 0);
+  const timed = {
+    capture: part('capture'),
+    preprocess: stageMeansMs.preprocess ?? 0,
+    handOver: part('handOver'),
+    postprocess: stageMeansMs.postprocess ?? 0,
+    publish: part('publish'),
+  };
+  const rest = daemon - Object.values(timed).reduce((a, b) => a + b, 0);
+  const stages = { ...timed, rest, host: hostBeyond };
+  return {
+    daemon: round(daemon, 3),
+    host: round(host, 3),
+    runtime: round(runtime, 3),
+    outside: round(outside, 3),
+    rawHost: round(rawHost, 3),
+    stages: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, round(v, 3)])) as CpuPerFrame['stages'],
+  };
 }
 
 export function buildReport(p: ReportParts): BenchReport {
@@ -242,7 +268,7 @@ export function buildReport(p: ReportParts): BenchReport {
       stagesMs: stages(p.jpeg),
       endToEndMs: pct(p.jpeg.endToEndMs),
     },
-    cpuPerFrameMs: cpuPerFrameOf(turns),
+    cpuPerFrameMs: cpuPerFrameOf(turns, { preprocess: p.synthetic.stagesMs.preprocess?.mean, postprocess: p.synthetic.stagesMs.postprocess?.mean }),
     stagesMs: stages(p.synthetic),
     endToEndMs: pct(p.synthetic.endToEndMs),
     overheadMs,
@@ -347,6 +373,10 @@ export function formatTable(r: BenchReport): string {
   const c = r.cpuPerFrameMs;
   out.push(
     `CPU per frame: daemon ${f3(c.daemon)} ms + inference host ${f3(c.host)} ms - the runtime's invoke ${f3(c.runtime)} ms = ${f3(c.outside)} ms beyond the runtime (host in the raw loop: ${f3(c.rawHost)} ms)`,
+  );
+  const st = c.stages;
+  out.push(
+    `  by stage: capture ${f3(st.capture)} + preprocess ${f3(st.preprocess)} + to the host ${f3(st.handOver)} + postprocess ${f3(st.postprocess)} + publish ${f3(st.publish)} + event loop and the rest ${f3(st.rest)} + inference host beyond its invoke ${f3(st.host)}`,
   );
   const s = r.overheadSplitMs;
   out.push(`overhead per frame: p50 ${f2(r.overheadMs)} ms (detector idle ${f2(s.idle)}, runtime slower beside the pipeline ${f2(s.slowdown)}, process hop and the rest ${f2(s.hop)}), mean ${f2(r.overheadMeanMs)} ms`);

@@ -113,7 +113,7 @@ export async function runBench(opts: BenchOptions, log: Logger, progress: Progre
   const cameraCount = opts.cameras ?? 1;
   const cameras = Array.from({ length: cameraCount }, (_, i) => {
     const source = new SyntheticSource(cameraCount === 1 ? 'synthetic' : `synthetic-${i + 1}`, { fps: SYNTHETIC_FPS, format: opts.syntheticFormat });
-    return { name: source.camera, source, capturedAt: (seq: number) => source.capturedAt(seq) };
+    return { name: source.camera, source, capturedAt: (seq: number) => source.capturedAt(seq), captureMs: () => source.captureMs };
   });
   const synthetic = cameras[0]!.source;
   // The raw loop's inputs: pictures of the synthetic run at the model's size, prepared the way the pipeline does.

@@ -160,10 +160,19 @@ export class SyntheticSource implements FrameSource {
     this.pattern.v.copy(out, layout.vOffset, (r / 2) * cw, (r / 2 + ch) * cw);
   }
 
+  /** Time spent making frames so far (ms), the emitted ones: the camera's share of the daemon's CPU in the bench. */
+  get captureMs(): number {
+    return this.makingMs;
+  }
+
+  private makingMs = 0;
+
   private emit(): void {
     if (!this.running || !this.sink) return;
     const seq = this.seq++;
+    const startedAt = performance.now();
     const frame = this.build(seq);
+    this.makingMs += performance.now() - startedAt;
     this.ringSeq[seq % CAPTURE_RING] = seq;
     this.ringAt[seq % CAPTURE_RING] = frame.capturedAt;
     this.count.captured++;

@@ -16,6 +16,8 @@ export class TimedDetector extends DetectorDecorator {
   readonly idleMs = new SampleSet();
   /** The runtime's own time per frame as the host measured it (its \`infer()\`, nothing around it). */
   readonly runtimeMs = new SampleSet();
+  /** Time spent handing frames over (the synchronous part of detect(): the write to the host), in total. */
+  handOverMs = 0;
   private pending = 0;
   private idleWaiters: (() => void)[] = [];
   private lastAnswerAt: number | undefined;
@@ -61,7 +63,10 @@ export class TimedDetector extends DetectorDecorator {
     if (this.lastAnswerAt !== undefined) this.idleMs.add(this.pending === 0 ? askedAt - this.lastAnswerAt : 0);
     this.pending++;
     try {
-      const out = await this.inner.detect(input);
+      // What detect() does before it returns its promise is the frame's trip to the inference host (the write).
+      const answer = this.inner.detect(input);
+      this.handOverMs += performance.now() - askedAt;
+      const out = await answer;
       this.runtimeMs.add(out.inferenceMs);
       return out;
     } finally {

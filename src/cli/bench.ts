@@ -19,7 +19,8 @@ Measures, in one run, how close the daemon comes to the model's own speed, and w
             on the machine hits both alike; ratio = median over the rounds of pipeline fps / raw fps
   JPEG      the same path over JPEG files, decoded only as large as the model needs: by default the pictures
             re-encoded as a camera sends them (640x480 baseline JPEG, q85), with --images the files as they are
-  CPU       per frame, from the processes' CPU counters: daemon + inference host - the runtime's own (raw loop)
+  CPU       per frame, from the processes' CPU counters: daemon + inference host - the runtime's own invoke, and
+            that split by stage (camera, resize, hand-over to the host, postprocess, publish, the rest, the host)
   stages    capture, preprocess, inference, postprocess and total p50/p99, and end to end to the broker
 Needs an MQTT broker (default mqtt://127.0.0.1:1883); topics go under mobilenet-edge-bench/<run id>.
 
@@ -58,7 +59,8 @@ Options:
                       {"model","backend","threads","raw":{"fps","p50Ms","p99Ms","roundTripFps",...},
                        "pipeline":{"fps","p50Ms","p99Ms","latencyP50Ms",...},"rounds":[{"rawFps","pipelineFps","ratio"}],
                        "ratio","ratioAggregate","cameras":[{"name","fps"}],"fairness","jpeg":{...,"ratio"},
-                       "cpuPerFrameMs":{"daemon","host","runtime","outside"},"stagesMs":{stage:{"p50","p99"}},
+                       "cpuPerFrameMs":{"daemon","host","runtime","outside","stages":{"capture","preprocess","handOver",
+                       "postprocess","publish","rest","host"}},"stagesMs":{stage:{"p50","p99"}},
                        "endToEndMs":{"p50","p99"},"overheadMs","rssMb","hostRssMb","cpuPercent","eventLoopLagP99Ms",
                        "frames":{...},"sweep"?:[{"threads","fps"}],"latencyAddedMs":{"overInferenceStage","overRuntime"},
                        "targets":[{"name","value","limit","kind","unit","met"}]}

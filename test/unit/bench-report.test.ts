@@ -18,6 +18,8 @@ const win = (periodMs: number, n: number, processed: number[], daemonCpuMs: numb
   runtimeMs: Array(n).fill(4),
   daemonCpuMs,
   hostCpuMs,
+  // Per frame: 0.1 ms making it, 0.05 writing it to the host, 0.2 publishing it.
+  partsMs: { capture: 0.1 * n, handOver: 0.05 * n, publish: 0.2 * n },
 });
 
 /** Raw 250, 200 and 250 fps around two pipeline windows of 200 and 222.2 fps: rounds 0.9 and 1.0. */
@@ -75,7 +77,9 @@ describe('bench report', () => {
 
   it('gives CPU per frame beyond the runtime: daemon + host over the pipeline frames, minus the invokes', () => {
     // 8 pipeline frames: daemon 8 ms, host 36 ms, invokes 4 ms each; the raw loop's host: 52 ms over 12 frames.
-    expect(cpuPerFrameOf(turns)).toEqual({ daemon: 1, host: 4.5, runtime: 4, outside: 1.5, rawHost: 4.333 });
+    expect(cpuPerFrameOf(turns)).toMatchObject({ daemon: 1, host: 4.5, runtime: 4, outside: 1.5, rawHost: 4.333 });
+    // By stage: the timed parts, the means of preprocess and postprocess, the rest of the daemon, the host beyond invoke.
+    expect(cpuPerFrameOf(turns, { preprocess: 0.3, postprocess: 0.1 }).stages).toEqual({ capture: 0.1, preprocess: 0.3, handOver: 0.05, postprocess: 0.1, publish: 0.2, rest: 0.25, host: 0.5 });
     // A host whose counters could not be read adds nothing, and is reported as 0, not as a free one.
     const unread = { ...turns, windows: [win(5, 4, [4], 4, undefined)] };
     expect(cpuPerFrameOf(unread)).toMatchObject({ host: 0, outside: 1 });
@@ -143,6 +147,7 @@ describe('bench report', () => {
     expect(text).toContain('rounds (raw / pipeline fps, ratio): 222.2/200.0 0.90, 222.2/222.2 1.00');
     expect(text).toContain('ratio pipeline/raw: 0.950 median of 2 rounds (whole run 0.912; JPEG 0.433)');
     expect(text).toContain("CPU per frame: daemon 1.000 ms + inference host 4.500 ms - the runtime's invoke 4.000 ms = 1.500 ms beyond the runtime (host in the raw loop: 4.333 ms)");
+    expect(text).toMatch(/^ {2}by stage: capture 0\.100 \+ preprocess \d\.\d{3} \+ to the host 0\.050 \+ postprocess \d\.\d{3} \+ publish 0\.200 \+ event loop and the rest -?\d\.\d{3} \+ inference host beyond its invoke 0\.500$/m);
     for (const s of ['capture', 'preprocess', 'inference', 'postprocess', 'total', 'end to end']) expect(text).toMatch(new RegExp(`^${s}`, 'm'));
     expect(text).toMatch(/CPU per frame beyond the runtime +1\.5 +<= 0\.5 ms +NOT MET/);
     expect(text).toMatch(/inference host RSS +61\.2 +<= 80 MB +met/);

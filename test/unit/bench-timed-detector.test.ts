@@ -87,4 +87,21 @@ describe('TimedDetector', () => {
     // The detector never waits: an answer every 15 ms.
     expect(timed.periodMs.summary()).toMatchObject({ count: 5, p50: 15, max: 15 });
   });
+
+  it('counts the time detect() takes before it returns its promise as handing the frame over, not the wait', async () => {
+    const inner = fakeDetector(15);
+    const timed = new TimedDetector({
+      ...inner,
+      detect: (input) => {
+        vi.advanceTimersByTime(2); // the synchronous write to the host
+        return inner.detect(input);
+      },
+    });
+    timed.begin();
+    await onFakeClock(async () => {
+      for (let i = 0; i < 3; i++) await timed.detect(new Uint8Array(1));
+    });
+    expect(timed.handOverMs).toBe(6);
+    expect(timed.periodMs.summary()).toMatchObject({ p50: 17 });
+  });
 });
