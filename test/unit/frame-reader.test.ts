@@ -3,7 +3,7 @@ import { closeSync, constants, mkdtempSync, openSync, rmSync, writeSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startFrameReader, type FrameRecord } from '../../src/inference/host/frame-reader.js';
+import { readFramesOnMainThread, startFrameReader, type FrameRecord } from '../../src/inference/host/frame-reader.js';
 import { encodeRequestHeader } from '../../src/inference/host/frames-wire.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'frame-reader-'));
@@ -18,7 +18,7 @@ afterEach(async () => {
  * A FIFO whose read end is a blocking descriptor, as the host's end of the frames pipe is. Closing the write end
  * (`close`) gives the reader end of file: the worker's blocking read cannot be interrupted otherwise.
  */
-function fifo(name: string): { readFd: number; writeFd: number; close(): void } {
+function fifo(name: string, readerClosesIt = false): { readFd: number; writeFd: number; close(): void } {
   const path = join(dir, name);
   execFileSync('mkfifo', [path]);
   const opener = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK); // lets the writer open without waiting
@@ -32,7 +32,7 @@ function fifo(name: string): { readFd: number; writeFd: number; close(): void } 
   };
   cleanups.push(() => {
     close();
-    closeSync(readFd);
+    if (!readerClosesIt) closeSync(readFd); // a net.Socket closes its descriptor itself at the end
     rmSync(path);
   });
   return { readFd, writeFd, close };
@@ -85,6 +85,43 @@ describe('the inference host frame reader', () => {
     const { readFd, writeFd, close } = fifo('short');
     const ends: string[] = [];
     startFrameReader(readFd, { frame: () => undefined, end: (reason, closed) => ends.push(`${closed ? "closed" : "failed"}: ${reason}`) });
+    writeSync(writeFd, Buffer.concat([encodeRequestHeader(1, 1000), Buffer.alloc(10)]));
+    close();
+    await ended(ends);
+    expect(ends).toEqual(['failed: frames pipe unreadable: frames pipe closed in the middle of a record']);
+  });
+});
+
+describe('the inference host frame reader on the main thread (small frames)', () => {
+  it('hands over whole records, in order, from writes cut anywhere, and ends with the pipe', async () => {
+    const { readFd, writeFd, close } = fifo('frames-main', true);
+    const got: { id: number; data: Buffer }[] = [];
+    const ends: string[] = [];
+    readFramesOnMainThread(readFd, {
+      frame: (r: FrameRecord) => void got.push({ id: r.id, data: Buffer.from(r.data) }), // valid only during the call
+      end: (reason, closed) => ends.push(`${closed ? 'closed' : 'failed'}: ${reason}`),
+    });
+    const sizes = [49_152, 12, 49_152, 0, 49_152, 30_000];
+    const wire = Buffer.concat(sizes.flatMap((n, id) => [encodeRequestHeader(id, n), frame(id, n)]));
+    // The reader runs on this thread: the writes leave it a turn of the event loop each, and stay under the FIFO's
+    // 64 KB, or a blocking write would wait for a reader that cannot run.
+    for (let at = 0, step = 3; at < wire.length; at += step, step = Math.min(step * 7 + 1, 16_384)) {
+      writeSync(writeFd, wire, at, Math.min(step, wire.length - at));
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    const deadline = Date.now() + WAIT_MS;
+    while (got.length < sizes.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(got.map((g) => g.id)).toEqual([0, 1, 2, 3, 4, 5]);
+    for (const [i, g] of got.entries()) expect(g.data.equals(frame(i, sizes[i]!)), `frame ${i}`).toBe(true);
+    close();
+    await ended(ends);
+    expect(ends).toEqual(['closed: frames pipe closed']);
+  });
+
+  it('reports a record cut short by the end of the pipe', async () => {
+    const { readFd, writeFd, close } = fifo('short-main', true);
+    const ends: string[] = [];
+    readFramesOnMainThread(readFd, { frame: () => undefined, end: (reason, closed) => ends.push(`${closed ? 'closed' : 'failed'}: ${reason}`) });
     writeSync(writeFd, Buffer.concat([encodeRequestHeader(1, 1000), Buffer.alloc(10)]));
     close();
     await ended(ends);

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { startFrameReader } from './frame-reader.js';
+import { MAIN_THREAD_FRAME_BYTES, readFramesOnMainThread, startFrameReader, type FrameReaderHandlers } from './frame-reader.js';
 import { encodeError, encodeResult } from './frames-wire.js';
 import type { HostReply, HostRequest, InputNormalization, LoadRequest, RuntimeTensorInfo } from './protocol.js';
 import type { TensorDataType } from '../types.js';
@@ -62,6 +62,7 @@ function load(req: LoadRequest): void {
   inputTensor = inputs[0];
   outputs = interpreter.getOutputs();
   normalization = req.normalization;
+  startReading(inputTensor!.data().length);
   send({
     type: 'loaded',
     id: req.id,
@@ -107,7 +108,7 @@ function inferWire(id: number, frame: Uint8Array): void {
   results.write(encodeResult(id, inferenceMs, outputs.map((o) => o.data())));
 }
 
-startFrameReader(4, {
+const frameHandlers: FrameReaderHandlers = {
   frame({ id, data }) {
     try {
       inferWire(id, data);
@@ -122,7 +123,17 @@ startFrameReader(4, {
       process.exit(1);
     }
   },
-});
+};
+
+let reading = false;
+
+/** Frames come only after the model is loaded: its input size decides how they are read (see frame-reader.ts). */
+function startReading(inputBytes: number): void {
+  if (reading) return;
+  reading = true;
+  if (inputBytes <= MAIN_THREAD_FRAME_BYTES) readFramesOnMainThread(4, frameHandlers);
+  else startFrameReader(4, frameHandlers);
+}
 
 process.on('message', (msg: HostRequest) => {
   try {
