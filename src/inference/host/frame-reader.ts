@@ -1,6 +1,5 @@
 import { Socket } from 'node:net';
 import { MessageChannel, Worker } from 'node:worker_threads';
-import { RecordReader } from './frames-wire.js';
 
 /**
  * The inference host's frame reader: a worker thread that reads request records from the frames pipe with blocking
@@ -110,29 +109,55 @@ export const MAIN_THREAD_FRAME_BYTES = 96 * 1024;
 
 /**
  * Reads request records from `fd` on this thread, through the event loop. `frame` is called for each record, in
- * order, with a view that is valid only until it returns.
+ * order, with a view that is valid only until it returns. Nothing is allocated per frame: the socket reads into one
+ * buffer (`onread`) and records are assembled in another, reused (a 64 KB allocation per read made the host's RSS
+ * grow by 15-20 MB between collections).
  */
 export function readFramesOnMainThread(fd: number, handlers: FrameReaderHandlers): Socket {
-  const socket = new Socket({ fd, readable: true, writable: false });
-  const records = new RecordReader();
-  socket.on('data', (chunk: Buffer) => {
-    records.push(chunk);
-    for (;;) {
-      const head = records.peek(8);
-      if (!head) return;
-      const length = head.readUInt32LE(4);
-      const record = records.peek(8 + length);
-      if (!record) return;
-      const id = record.readUInt32LE(0);
-      try {
-        handlers.frame({ id, data: record.subarray(8, 8 + length) });
-      } finally {
-        records.skip(8 + length);
+  const header = Buffer.alloc(8);
+  let headerFill = 0;
+  let body = Buffer.alloc(0);
+  let bodyLength = -1; // -1: the header is not complete yet
+  let bodyFill = 0;
+  const consume = (chunk: Buffer): void => {
+    let at = 0;
+    while (at < chunk.length) {
+      if (bodyLength < 0) {
+        const n = Math.min(8 - headerFill, chunk.length - at);
+        chunk.copy(header, headerFill, at, at + n);
+        headerFill += n;
+        at += n;
+        if (headerFill < 8) return;
+        bodyLength = header.readUInt32LE(4);
+        bodyFill = 0;
+        if (body.length < bodyLength) body = Buffer.alloc(bodyLength);
       }
+      const n = Math.min(bodyLength - bodyFill, chunk.length - at);
+      chunk.copy(body, bodyFill, at, at + n);
+      bodyFill += n;
+      at += n;
+      if (bodyFill < bodyLength) return;
+      const id = header.readUInt32LE(0);
+      const length = bodyLength;
+      headerFill = 0;
+      bodyLength = -1;
+      handlers.frame({ id, data: body.subarray(0, length) });
     }
-  });
+  };
+  const socket = new Socket({
+    fd,
+    readable: true,
+    writable: false,
+    onread: {
+      buffer: Buffer.allocUnsafe(64 * 1024),
+      callback: (n: number, buf: Buffer) => {
+        consume(buf.subarray(0, n));
+        return true;
+      },
+    },
+  } as ConstructorParameters<typeof Socket>[0]);
   socket.on('end', () => {
-    if (records.length > 0) handlers.end('frames pipe unreadable: frames pipe closed in the middle of a record', false);
+    if (headerFill > 0 || bodyLength >= 0) handlers.end('frames pipe unreadable: frames pipe closed in the middle of a record', false);
     else handlers.end('frames pipe closed', true);
   });
   socket.on('error', (err) => handlers.end(`frames pipe unreadable: ${err.message}`, false));
