@@ -80,16 +80,6 @@ describe('the inference host frame reader', () => {
     await ended(ends);
     expect(ends).toEqual(['closed: frames pipe closed']);
   });
-
-  it('reports a record cut short by the end of the pipe', async () => {
-    const { readFd, writeFd, close } = fifo('short');
-    const ends: string[] = [];
-    startFrameReader(readFd, { frame: () => undefined, end: (reason, closed) => ends.push(`${closed ? "closed" : "failed"}: ${reason}`) });
-    writeSync(writeFd, Buffer.concat([encodeRequestHeader(1, 1000), Buffer.alloc(10)]));
-    close();
-    await ended(ends);
-    expect(ends).toEqual(['failed: frames pipe unreadable: frames pipe closed in the middle of a record']);
-  });
 });
 
 describe('the inference host frame reader on the main thread (small frames)', () => {
@@ -117,14 +107,20 @@ describe('the inference host frame reader on the main thread (small frames)', ()
     await ended(ends);
     expect(ends).toEqual(['closed: frames pipe closed']);
   });
+});
 
-  it('reports a record cut short by the end of the pipe', async () => {
-    const { readFd, writeFd, close } = fifo('short-main', true);
+// Both readers, the same contract at the end of the pipe.
+for (const [name, start, readerClosesIt] of [
+  ['reader thread', startFrameReader, false],
+  ['main thread', readFramesOnMainThread, true],
+] as const) {
+  it(`(${name}) reports a record cut short by the end of the pipe`, async () => {
+    const { readFd, writeFd, close } = fifo(`short-${readerClosesIt}`, readerClosesIt);
     const ends: string[] = [];
-    readFramesOnMainThread(readFd, { frame: () => undefined, end: (reason, closed) => ends.push(`${closed ? 'closed' : 'failed'}: ${reason}`) });
+    start(readFd, { frame: () => undefined, end: (reason, closed) => ends.push(`${closed ? 'closed' : 'failed'}: ${reason}`) });
     writeSync(writeFd, Buffer.concat([encodeRequestHeader(1, 1000), Buffer.alloc(10)]));
     close();
     await ended(ends);
     expect(ends).toEqual(['failed: frames pipe unreadable: frames pipe closed in the middle of a record']);
   });
-});
+}
