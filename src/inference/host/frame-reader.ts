@@ -2,7 +2,10 @@ import { Socket } from 'node:net';
 import { MessageChannel, Worker } from 'node:worker_threads';
 
 /**
- * The inference host's frame reader: a worker thread that reads request records from the frames pipe with blocking
+ * The inference host's frame readers. Small frames (a Coral-sized model's) are read on the main thread, between
+ * inferences (readFramesOnMainThread, at the end of this file). Large ones use this one:
+ *
+ * a worker thread that reads request records from the frames pipe with blocking
  * reads while the host's main thread is inside `infer()`. So the next frame is whole in memory the moment an
  * inference ends, instead of being read then, chunk by chunk, each chunk waiting for the daemon's event loop to write
  * the next one (a 300x300 frame is larger than the socket buffer). Measured with the SSD in `bench`: what a frame
