@@ -29,6 +29,7 @@ import { cropResizeI420, cropResizeRgb, squareCropRect } from '../src/pixels/cro
 import { i420Layout } from '../src/pixels/i420-layout.js';
 import { ClassifierStats } from '../src/stats/classifier-stats.js';
 import { silentLogger } from '../src/system/logger.js';
+import { benchPipelineOptions } from '../src/bench/pipeline-options.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '15' }, json: { type: 'boolean' } } });
 const MEASURE_MS = Number(values.seconds) * 1000;
@@ -73,14 +74,7 @@ async function runPipeline(name: string, image: { width: number; height: number;
   const totals: number[] = [];
   let measuring = false;
   const pipeline = new CameraPipeline(
-    {
-      camera: 'bench',
-      detectFps: 0,
-      resize: 'stretch',
-      filters: { minScore: 0.5, labels: [], perLabel: {}, maxResults: 20 }, // the daemon's default
-      publish: { qos: 0, retain: false, offline: 'queue' },
-      ...(crops ? { classify: new ClassifyStage([crops], silentLogger(), stats) } : {}),
-    },
+    benchPipelineOptions('bench', { qos: 0, retain: false, offline: 'queue' }, crops ? { classify: new ClassifyStage([crops], silentLogger(), stats) } : {}),
     new StillSource(image, 'bench'),
     turns ? taking(detector, turns) : detector,
     {

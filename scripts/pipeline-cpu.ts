@@ -17,6 +17,7 @@ import { Outbox } from '../src/publish/outbox.js';
 import { planModel } from '../src/inference/model-plan.js';
 import { TfliteDetector } from '../src/inference/tflite-detector.js';
 import { createLogger } from '../src/system/logger.js';
+import { benchPipelineOptions } from '../src/bench/pipeline-options.js';
 
 const FRAMES = Number(process.argv[2] ?? 3000);
 const log = createLogger('error');
@@ -33,7 +34,7 @@ const instant: Detector = {
 async function measure(name: string, sink: DetectionSink, stopSink: () => Promise<void>, detector: Detector = instant): Promise<void> {
   const source = new SyntheticSource('cam', { fps: 1 });
   const p = new CameraPipeline(
-    { camera: 'cam', detectFps: 0, resize: 'stretch', filters: { minScore: 0.5, labels: [], perLabel: {}, maxResults: 20 }, publish: { qos: 1, retain: false, offline: 'queue' } },
+    benchPipelineOptions('cam', { qos: 1, retain: false, offline: 'queue' }),
     source,
     detector,
     sink,

@@ -9,6 +9,7 @@ import { ClassifierStats } from '../stats/classifier-stats.js';
 import type { Logger } from '../system/logger.js';
 import { round } from './stats.js';
 import { StillSource } from './still-source.js';
+import { benchPipelineOptions } from './pipeline-options.js';
 
 export interface ClassifierBenchOptions {
   /** The bench's detector, started (an SSD: the chain classifies what it finds). */
@@ -88,14 +89,7 @@ async function measure(name: string, image: { width: number; height: number; dat
   const stats = new ClassifierStats();
   const key = classifier?.name ?? 'none';
   const pipeline = new CameraPipeline(
-    {
-      camera: 'classify',
-      detectFps: 0,
-      resize: 'stretch',
-      filters: { minScore: 0.5, labels: [], perLabel: {}, maxResults: 20 },
-      publish: { qos: 0, retain: false, offline: 'latest' },
-      ...(classifier ? { classify: new ClassifyStage([classifier], o.log, stats) } : {}),
-    },
+    benchPipelineOptions('classify', { qos: 0, retain: false, offline: 'latest' }, classifier ? { classify: new ClassifyStage([classifier], o.log, stats) } : {}),
     new StillSource(image, 'classify'),
     o.detector,
     { topic: (...p) => p.join('/'), publish: () => undefined },

@@ -12,6 +12,7 @@ import { CameraPipeline, type DetectionSink } from '../pipeline/camera-pipeline.
 import type { DetectionsPayload } from '../publish/payloads.js';
 import type { Logger } from '../system/logger.js';
 import { BIRD_ON_LEAVES, renderCrossingScene, type CrossingScene } from './motion-scene.js';
+import { benchPipelineOptions } from './pipeline-options.js';
 
 export interface MotionScenarioOptions {
   /** The SSD to run (CPU). */
@@ -111,14 +112,7 @@ async function runOnce(o: MotionScenarioOptions, scene: CrossingScene, motion: b
     },
   });
   const pipeline = new CameraPipeline(
-    {
-      camera: 'bench',
-      detectFps: 0,
-      resize: 'stretch',
-      filters: { minScore: 0.5, labels: [], perLabel: {}, maxResults: 20 },
-      publish: { qos: 0, retain: false, offline: 'queue' },
-      motion: { ...MOTION_DEFAULTS, enabled: motion },
-    },
+    benchPipelineOptions('bench', { qos: 0, retain: false, offline: 'queue' }, { motion: { ...MOTION_DEFAULTS, enabled: motion } }),
     source,
     detector,
     sink,

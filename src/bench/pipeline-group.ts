@@ -7,6 +7,7 @@ import type { DetectionsProbe, ReceivedDetection } from './detections-probe.js';
 import { cpuMsOf, rssMbOf } from './proc-stat.js';
 import { SampleSet, type Summary } from './stats.js';
 import { TimedDetector } from './timed-detector.js';
+import { benchPipelineOptions } from './pipeline-options.js';
 
 /** A bench camera: its source, and the precise capture time of a frame by seq when the source keeps it. */
 export interface BenchCamera {
@@ -95,13 +96,7 @@ export class PipelineGroup {
     this.pipelines = opts.cameras.map(
       (cam) =>
         new CameraPipeline(
-          {
-            camera: cam.name,
-            detectFps: 0,
-            resize: 'stretch',
-            filters: { minScore: 0.5, labels: [], perLabel: {}, maxResults: 20 },
-            publish: { qos: 1, retain: false, offline: 'queue' },
-          },
+          benchPipelineOptions(cam.name, { qos: 1, retain: false, offline: 'queue' }),
           cam.source,
           detector,
           timedSink,

@@ -195,7 +195,7 @@ export function planCrop(frameW: number, frameH: number, r: CropRect, width: num
 }
 
 /**
- * A rectangle of an I420 frame -> packed RGB at dstW x dstH, in one pass (bilinear luma, nearest chroma, like the
+ * A rectangle of an I420 frame -> packed RGB at dstW x dstH, in one pass (I420Resizer on that rectangle, as the
  * whole-frame resize). The tap tables are built per call: regions move every frame, and a table is a few hundred
  * entries. The geometry maps model-input coordinates back to the whole frame.
  */
