@@ -1,9 +1,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { ProbeRecord, ProbeReply, ProbeRequest } from './probe-wire.js';
+import { siblingEntry } from '../system/paths.js';
 
 /** The broker cannot be reached: the bench stops at once with this, instead of waiting on retries. */
 export class BrokerUnreachableError extends Error {
@@ -61,13 +60,6 @@ function hrOffsetMs(): number {
   return hr - (before + after) / 2;
 }
 
-/** The subscriber's entry: the compiled .js next to this file, or the .ts source under a TypeScript loader (tests). */
-function childEntry(): { path: string; execArgv: string[] } {
-  const here = fileURLToPath(import.meta.url);
-  if (here.endsWith('.ts')) return { path: join(dirname(here), 'probe-child.ts'), execArgv: ['--import', 'tsx'] };
-  return { path: join(dirname(here), 'probe-child.js'), execArgv: [] };
-}
-
 const CLOSE_TIMEOUT_MS = 5000;
 
 /**
@@ -97,7 +89,7 @@ export class DetectionsProbe {
   }
 
   static async connect(url: string, baseTopic: string, clientId: string): Promise<DetectionsProbe> {
-    const entry = childEntry();
+    const entry = siblingEntry(import.meta.url, 'probe-child');
     const child = fork(entry.path, [], { execArgv: entry.execArgv, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     const outcome = await new Promise<ProbeReply | { type: 'exited'; code: number | null }>((resolve) => {
       child.once('message', (msg: ProbeReply) => resolve(msg));

@@ -1,9 +1,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Readable, Writable } from 'node:stream';
 import { encodeRequestHeader, readReply, RecordReader, type Reply } from './frames-wire.js';
 import type { HostReply, LoadRequest, LoadedReply, ResultReply } from './protocol.js';
+import { siblingEntry } from '../../system/paths.js';
 
 /** The host died (crash, abort, SIGSEGV in the runtime or the delegate) or was killed. */
 export class HostExitedError extends Error {
@@ -44,13 +43,6 @@ interface Pending {
 /** Frames on the wire at once: one running, one waiting in the pipe so the host never idles between frames. */
 const WIRE_DEPTH = 2;
 
-/** Where the host entry is: the compiled .js next to this file, or the .ts source under a TypeScript loader (tests). */
-function hostEntry(): { path: string; execArgv: string[] } {
-  const here = fileURLToPath(import.meta.url);
-  if (here.endsWith('.ts')) return { path: join(dirname(here), 'host-main.ts'), execArgv: ['--import', 'tsx'] };
-  return { path: join(dirname(here), 'host-main.js'), execArgv: [] };
-}
-
 const STDERR_LINES = 20;
 
 /**
@@ -83,7 +75,7 @@ export class HostProcess {
 
   start(): void {
     if (this.child) throw new Error('host already started');
-    const entry = hostEntry();
+    const entry = siblingEntry(import.meta.url, 'host-main');
     const child = fork(entry.path, [], {
       serialization: 'advanced',
       execArgv: entry.execArgv,
