@@ -216,7 +216,8 @@ export function i420CropToRgb(
 const RV8 = Int32Array.from(RV, (x) => (x + 128) >> 8);
 const BU8 = Int32Array.from(BU, (x) => (x + 128) >> 8);
 
-const resizers = new Map<string, I420Resizer>();
+/** Resizers by layout (a camera keeps one layout object for all its frames), then by output size and mode. */
+const resizers = new WeakMap<I420Layout, Map<string, I420Resizer>>();
 const RESIZERS_KEPT = 8;
 
 /**
@@ -231,12 +232,14 @@ export function i420ToRgbResized(
   mode: ResizeMode,
   out: Buffer = Buffer.allocUnsafe(dstW * dstH * 3),
 ): { data: Buffer; geometry: Geometry } {
-  const key = `${layout.width}x${layout.height}:${layout.yStride}:${layout.uvStride}:${layout.uOffset}:${layout.vOffset}>${dstW}x${dstH}:${mode}`;
-  let resizer = resizers.get(key);
+  let bySize = resizers.get(layout);
+  if (!bySize) resizers.set(layout, (bySize = new Map()));
+  const key = `${dstW}x${dstH}:${mode}`;
+  let resizer = bySize.get(key);
   if (!resizer) {
-    if (resizers.size >= RESIZERS_KEPT) resizers.delete(resizers.keys().next().value as string);
+    if (bySize.size >= RESIZERS_KEPT) bySize.delete(bySize.keys().next().value as string);
     resizer = new I420Resizer(layout, dstW, dstH, mode);
-    resizers.set(key, resizer);
+    bySize.set(key, resizer);
   }
   resizer.convert(src, out);
   return { data: out, geometry: resizer.plan.geometry };
