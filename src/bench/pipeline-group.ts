@@ -194,11 +194,12 @@ export class PipelineGroup {
   }
 
   /** Counters summed over the cameras. */
-  totals(): { captured: number; dropped: number; errors: number } {
-    const t = { captured: 0, dropped: 0, errors: 0 };
+  totals(): { captured: number; processed: number; dropped: number; errors: number } {
+    const t = { captured: 0, processed: 0, dropped: 0, errors: 0 };
     for (const p of this.pipelines) {
       const c = p.counters();
       t.captured += c.captured;
+      t.processed += c.processed;
       t.dropped += c.dropped;
       t.errors += c.errors;
     }

@@ -65,6 +65,8 @@ export interface BenchReport {
   backend: 'cpu' | 'edgetpu';
   threads: number;
   seconds: number;
+  /** The pipeline ran this long, and this many frames, before anything was measured (V8 compiles the hot code meanwhile). */
+  warmup: { seconds: number; frames: number };
   /** The runtime alone, in a host process, over all raw slices: fps = 1000 / mean host-side inference time. */
   raw: RateBlock & { roundTripFps: number; roundTripP50Ms: number; roundTripP99Ms: number; loadMs: number };
   /** What the synthetic cameras gave: I420 (as a Pi camera) or packed RGB. */
@@ -143,6 +145,7 @@ export interface ReportParts {
   modelInput: { width: number; height: number };
   backend: 'cpu' | 'edgetpu';
   seconds: number;
+  warmupSec: number;
   syntheticFormat: 'i420' | 'rgb';
   cameras: string[];
   threads: number;
@@ -233,6 +236,7 @@ export function buildReport(p: ReportParts): BenchReport {
     backend: p.backend,
     threads: raw.threads,
     seconds: p.seconds,
+    warmup: { seconds: p.warmupSec, frames: turns.warmupFrames },
     syntheticFormat: p.syntheticFormat,
     raw: {
       fps: raw.fps,
@@ -355,7 +359,7 @@ const signed = (v: number): string => `${v >= 0 ? '+' : ''}${v.toFixed(1)}`;
 export function formatTable(r: BenchReport): string {
   const out: string[] = [];
   const cams = r.cameras.length;
-  out.push(`mobilenet-edge bench: ${r.model} on ${r.backend}, ${r.threads} thread${r.threads === 1 ? '' : 's'}, ${r.seconds} s${cams > 1 ? `, ${cams} cameras` : ''}${r.stallMs ? `, SELF-TEST: ${r.stallMs} ms stall per frame` : ''}`);
+  out.push(`mobilenet-edge bench: ${r.model} on ${r.backend}, ${r.threads} thread${r.threads === 1 ? '' : 's'}, ${r.seconds} s after ${r.warmup.seconds} s of warm-up (${r.warmup.frames} frames)${cams > 1 ? `, ${cams} cameras` : ''}${r.stallMs ? `, SELF-TEST: ${r.stallMs} ms stall per frame` : ''}`);
   out.push('');
   out.push(
     ...alignColumns([

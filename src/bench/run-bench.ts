@@ -19,7 +19,7 @@ import { ProcessStats } from '../stats/process-stats.js';
 import type { Logger } from '../system/logger.js';
 import { DetectionsProbe } from './detections-probe.js';
 import { PipelineGroup } from './pipeline-group.js';
-import { phaseTime, planBench } from './plan.js';
+import { defaultWarmupSec, phaseTime, planBench } from './plan.js';
 import { runClassifierBench, type ClassifierBenchReport } from './classifier-run.js';
 import { childPids } from './proc-stat.js';
 import { RawHost, runRawLoop } from './raw-loop.js';
@@ -37,6 +37,8 @@ export interface BenchOptions {
   /** A thread count, or every count of sweepCandidates(cores), the fastest kept for the pipeline runs. */
   threads: number | 'sweep';
   seconds: number;
+  /** The pipeline's warm-up before anything is measured (default: defaultWarmupSec(seconds)). */
+  warmupSec?: number;
   /** libedgetpu (or a stand-in) for backend edgetpu. */
   library: string;
   /** Root of sys/ and dev/ for the Edge TPU probe ("/" on a real system). */
@@ -142,7 +144,7 @@ export async function runBench(opts: BenchOptions, log: Logger, progress: Progre
       ? `${cameraJpegs.count} camera frames (${CAMERA_JPEG.width}x${CAMERA_JPEG.height} baseline JPEG, q${CAMERA_JPEG.quality}, 4:2:0) made from ${opts.images}`
       : `${opts.images}, as they are`;
     const candidates = opts.threads === 'sweep' ? sweepCandidates(opts.cores) : [opts.threads];
-    const times = planBench(opts.seconds, opts.threads === 'sweep' ? candidates.length : 0);
+    const times = planBench(opts.seconds, opts.threads === 'sweep' ? candidates.length : 0, opts.warmupSec ?? defaultWarmupSec(opts.seconds));
     let sweep: SweepPoint[] | undefined;
     let threads = candidates[0]!;
     if (opts.threads === 'sweep') {
@@ -226,6 +228,7 @@ export async function runBench(opts: BenchOptions, log: Logger, progress: Progre
       modelInput: { width: plan.info.inputWidth, height: plan.info.inputHeight },
       backend: opts.backend,
       seconds: opts.seconds,
+      warmupSec: times.turns.pipelineWarmupMs / 1000,
       syntheticFormat: synthetic.format,
       cameras: cameras.map((c) => c.name),
       threads,

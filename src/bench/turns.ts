@@ -9,6 +9,8 @@ export interface Turns {
   rawSlices: RawSlice[];
   windows: WindowResult[];
   rssAfterWarmupMb: number;
+  /** Frames the pipeline processed in its warm-up (nothing of them is measured). */
+  warmupFrames: number;
   /** This process over the turns (CPU share, event-loop lag). */
   process: ProcessSample;
 }
@@ -29,7 +31,8 @@ const rssMb = (): number => process.memoryUsage().rss / 1048576;
  */
 export async function runInTurns(raw: RawHost, group: PipelineGroup, plan: TurnsPlan, sampleProcess: () => ProcessSample): Promise<Turns> {
   await group.start();
-  await sleep(plan.warmupMs);
+  await sleep(plan.pipelineWarmupMs);
+  const warmupFrames = group.totals().processed;
   await group.pause();
   await raw.warm(plan.warmupMs);
   const rssAfterWarmupMb = rssMb();
@@ -47,7 +50,7 @@ export async function runInTurns(raw: RawHost, group: PipelineGroup, plan: Turns
     await group.pause();
     rawSlices.push(await raw.slice(plan.rawSliceMs, MIN_SLICE_FRAMES));
   }
-  return { rawSlices, windows, rssAfterWarmupMb, process: sampleProcess() };
+  return { rawSlices, windows, rssAfterWarmupMb, warmupFrames, process: sampleProcess() };
 }
 
 const meanOf = (v: readonly number[]): number => (v.length ? v.reduce((a, b) => a + b, 0) / v.length : 0);

@@ -30,6 +30,9 @@ Options:
   --backend B         cpu | edgetpu (default cpu); edgetpu runs the model's _edgetpu twin when it exists
   --seconds S         total time: 75 % raw and synthetic pipeline in turns, 25 % JPEG (a sweep takes 20 %
                       first) (default 20)
+  --warmup S          the pipeline runs this long before anything is measured, on top of --seconds (default: half
+                      of --seconds, 10 at most): V8 compiles the daemon's hot code during its first thousands of
+                      frames, and a daemon's steady state is what runs for days
   --cameras N         synthetic cameras sharing the detector (default 1): their fps each, and slowest/fastest
   --threads N|sweep   CPU inference threads (default 1); sweep tries 1..min(4, 2 x cores) in the raw loop
                       and uses the fastest for the rest
@@ -56,7 +59,7 @@ Options:
                       the targets must then fail (scripts/bench-smoke.sh is checked with it)
   --log-level L       daemon log lines on stderr (default error)
   --json              print one JSON object:
-                      {"model","backend","threads","raw":{"fps","p50Ms","p99Ms","roundTripFps",...},
+                      {"model","backend","threads","warmup":{"seconds","frames"},"raw":{"fps","p50Ms","p99Ms","roundTripFps",...},
                        "pipeline":{"fps","p50Ms","p99Ms","latencyP50Ms",...},"rounds":[{"rawFps","pipelineFps","ratio"}],
                        "ratio","ratioAggregate","cameras":[{"name","fps"}],"fairness","jpeg":{...,"ratio"},
                        "cpuPerFrameMs":{"daemon","host","runtime","outside","stages":{"capture","preprocess","handOver",
@@ -74,6 +77,7 @@ Exit codes: 0 measured, 1 runtime failure (broker down, model or Edge TPU unusab
 
 const DEFAULT_MODEL = 'coco_ssd_mobilenet_v1_1.0_quant_2018_06_29.tflite';
 const MIN_SECONDS = 2;
+const MAX_WARMUP_SECONDS = 600;
 
 /** models/<file> after fetch-models, else the shared models beside the checkout. */
 export function defaultModelPath(root = packageRoot()): string {
@@ -116,6 +120,12 @@ export function parseSeconds(v: string | undefined): number {
   return n;
 }
 
+export function parseWarmup(v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n > MAX_WARMUP_SECONDS) throw new UsageError(`--warmup must be a number of seconds 0..${MAX_WARMUP_SECONDS}, got "${v}"`);
+  return n;
+}
+
 export function parseIntOption(name: string, v: string, min: number, max: number): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${name} must be an integer ${min}..${max}, got "${v}"`);
@@ -131,6 +141,7 @@ export async function benchCommand(argv: string[], io: CliIo): Promise<number> {
       model: { type: 'string' },
       backend: { type: 'string', default: 'cpu' },
       seconds: { type: 'string' },
+      warmup: { type: 'string' },
       threads: { type: 'string' },
       library: { type: 'string', default: 'libedgetpu.so.1' },
       device: { type: 'string', default: '' },
@@ -170,6 +181,7 @@ export async function benchCommand(argv: string[], io: CliIo): Promise<number> {
     backend,
     threads: parseThreads(values.threads),
     seconds: parseSeconds(values.seconds),
+    ...(values.warmup !== undefined ? { warmupSec: parseWarmup(values.warmup) } : {}),
     library: values.library!,
     probeRoot: values['probe-root']!,
     device: values.device!,

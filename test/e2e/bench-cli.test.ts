@@ -84,13 +84,15 @@ describe('mobilenet-edge bench', () => {
 
   it('measures raw, pipeline and end to end on the CPU and prints one JSON object', async () => {
     const io = captureIo();
-    const code = await benchCommand(['--model', V1_025, '--seconds', String(SECONDS), '--json'], io);
+    const code = await benchCommand(['--model', V1_025, '--seconds', String(SECONDS), '--warmup', '1', '--json'], io);
     expect(code, io.err()).toBe(0);
     const lines = io.out().trim().split('\n');
     expect(lines).toHaveLength(1);
     const report = JSON.parse(lines[0]!) as BenchReport;
     console.log(`bench cpu: raw ${report.raw.fps} fps, pipeline ${report.pipeline.fps} fps, ratio ${report.ratio}, e2e p50 ${report.endToEndMs.p50} ms`);
     expect(report.model).toBe('mobilenet_v1_0.25_128_quant.tflite');
+    expect(report.warmup.seconds).toBe(1);
+    expect(report.warmup.frames).toBeGreaterThan(0);
     expectSaneReport(report, 'cpu');
     expect(children()).toEqual([]);
   }, BENCH_TEST_MS);
@@ -100,7 +102,7 @@ describe('mobilenet-edge bench', () => {
     process.env.MOBILENET_EDGE_STUB_CONTROL = world.control; // the inference hosts inherit it
     const io = captureIo();
     const code = await benchCommand(
-      ['--model', world.cpuModel, '--backend', 'edgetpu', '--library', STUB_LIBRARY, '--probe-root', world.root, '--seconds', String(SECONDS), '--cameras', '2', '--json'],
+      ['--model', world.cpuModel, '--backend', 'edgetpu', '--library', STUB_LIBRARY, '--probe-root', world.root, '--seconds', String(SECONDS), '--warmup', '1', '--cameras', '2', '--json'],
       io,
     );
     expect(code, io.err()).toBe(0);

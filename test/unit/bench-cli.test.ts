@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { benchModelPath } from '../../src/bench/run-bench.js';
-import { BENCH_HELP, benchCommand, defaultImages, defaultModelPath, parseSeconds, parseThreads } from '../../src/cli/bench.js';
+import { BENCH_HELP, benchCommand, defaultImages, defaultModelPath, parseSeconds, parseThreads, parseWarmup } from '../../src/cli/bench.js';
 import { UsageError } from '../../src/cli/exit-codes.js';
 import { captureIo } from '../helpers/cli.js';
 
@@ -16,6 +16,9 @@ describe('bench command line', () => {
     expect(parseSeconds(undefined)).toBe(20);
     expect(parseSeconds('4')).toBe(4);
     for (const bad of ['1', 'x', '-5']) expect(() => parseSeconds(bad)).toThrow(UsageError);
+    expect(parseWarmup('0')).toBe(0);
+    expect(parseWarmup('2.5')).toBe(2.5);
+    for (const bad of ['', 'x', '-1', '601']) expect(() => parseWarmup(bad)).toThrow(/--warmup must be a number of seconds 0..600/);
   });
 
   it('prints its help, and rejects a bad backend as usage', async () => {

@@ -27,6 +27,7 @@ const turns = {
   rawSlices: [slice(4, 4, 16), slice(5, 4, 20), slice(4, 4, 16)],
   windows: [win(5, 4, [4], 4, 18), win(4.5, 4, [4], 4, 18)],
   rssAfterWarmupMb: 100.01,
+  warmupFrames: 950,
   process: { cpuPercent: 12.3, eventLoopLagMs: { p50: 0.5, p99: 1.5, max: 3 }, rssMb: 100 } as unknown as ReportParts['turns']['process'],
 };
 
@@ -47,6 +48,7 @@ const parts: ReportParts = {
   modelInput: { width: 128, height: 128 },
   backend: 'cpu',
   seconds: 10,
+  warmupSec: 5,
   syntheticFormat: 'i420',
   cameras: ['synthetic'],
   threads: 1,
@@ -142,7 +144,7 @@ describe('bench report', () => {
   it('prints the runs, rounds, CPU, stages and targets, marks the best sweep point and a self-test', () => {
     const text = formatTable(buildReport({ ...parts, sweep: [{ threads: 1, fps: 230 }, { threads: 2, fps: 3 }], stallMs: 5 }));
     const lines = text.split('\n');
-    expect(lines[0]).toBe('mobilenet-edge bench: mnet.tflite on cpu, 1 thread, 10 s, SELF-TEST: 5 ms stall per frame');
+    expect(lines[0]).toBe('mobilenet-edge bench: mnet.tflite on cpu, 1 thread, 10 s after 5 s of warm-up (950 frames), SELF-TEST: 5 ms stall per frame');
     expect(text).toMatch(/raw infer \(host-side\)\s+230\.8\s+4\.00\s+5\.00\s+12/);
     expect(text).toMatch(/pipeline, synthetic 640x480 I420\s+210\.5\s+4\.50\s+5\.00\s+8/);
     expect(text).toContain('JPEG files: 3 camera frames (640x480 baseline JPEG, q85, 4:2:0) made from pictures/*.jpg');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { phaseTime, planBench } from '../../src/bench/plan.js';
+import { defaultWarmupSec, phaseTime, planBench } from '../../src/bench/plan.js';
 import { fpsFromMeanMs, fpsOver, overheadOf, percentile, ratioOf, SampleSet, summarize } from '../../src/bench/stats.js';
 import { pickFastest, sweepCandidates } from '../../src/bench/sweep.js';
 
@@ -42,13 +42,22 @@ describe('bench statistics', () => {
 });
 
 describe('bench plan', () => {
-  it('gives the turns 75 % and JPEG 25 %, with rounds of about a second, 40 % raw', () => {
+  it('gives the turns 75 % and JPEG 25 %, with rounds of about a second, 40 % raw, after the pipeline warm-up', () => {
     const p = planBench(20);
     expect(p.sweep).toEqual([]);
     expect(p.jpeg).toEqual({ warmupMs: 1000, measureMs: 4000 });
-    expect(p.turns).toEqual({ warmupMs: 1000, rounds: 13, rawSliceMs: 371, pipelineSliceMs: 600 });
-    const turnsMs = 2 * p.turns.warmupMs + p.turns.rounds * p.turns.pipelineSliceMs + (p.turns.rounds + 1) * p.turns.rawSliceMs;
+    expect(p.turns).toEqual({ pipelineWarmupMs: 10_000, warmupMs: 1000, rounds: 14, rawSliceMs: 373, pipelineSliceMs: 600 });
+    const turnsMs = p.turns.warmupMs + p.turns.rounds * p.turns.pipelineSliceMs + (p.turns.rounds + 1) * p.turns.rawSliceMs;
     expect(Math.abs(turnsMs - 15_000)).toBeLessThan(20);
+  });
+
+  it('warms the pipeline up for half of --seconds, 10 s at most, or as asked, on top of --seconds', () => {
+    expect(defaultWarmupSec(4)).toBe(2);
+    expect(defaultWarmupSec(60)).toBe(10);
+    expect(planBench(4).turns.pipelineWarmupMs).toBe(2000);
+    expect(planBench(20, 0, 0).turns.pipelineWarmupMs).toBe(0);
+    expect(planBench(20, 0, 45).turns.pipelineWarmupMs).toBe(45_000);
+    expect(planBench(20, 0, 45).turns.rounds).toBe(planBench(20).turns.rounds);
   });
 
   it('keeps at least three rounds in a short run, and gives a sweep 20 % first', () => {
@@ -57,7 +66,7 @@ describe('bench plan', () => {
     const p = planBench(20, 4);
     expect(p.sweep).toHaveLength(4);
     expect(p.sweep[0]).toEqual({ warmupMs: 250, measureMs: 750 });
-    expect(p.turns.rounds).toBe(9);
+    expect(p.turns.rounds).toBe(10);
   });
 });
 
