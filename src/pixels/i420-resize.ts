@@ -3,6 +3,7 @@ import { planResize, type Geometry, type ResizeMode, type ResizePlan } from './r
 export { planResize, type ResizePlan };
 import type { I420Layout } from './i420-layout.js';
 import { BU, checkI420, GU, GV, RV } from './i420-rgb.js';
+import { arenaOf } from './pixel-arena.js';
 
 /** Per destination column (or row): the two luma taps, the weight of the second (0..256), the chroma sample. */
 export interface Taps {
@@ -69,11 +70,26 @@ export class I420Resizer {
     this.rowChroma = blockChroma(src.y, src.h, dst.h, chromaH, this.rows.c);
   }
 
-  /** Fills `out` (width*height*3 bytes), black bars included. */
+  /** The tap tables in the order the WebAssembly kernel reads them (pixel-arena.ts). */
+  kernelTables(): readonly Int32Array[] {
+    return [this.cols, this.colChroma, this.rows.a, this.rows.b, this.rows.f, this.rowChroma];
+  }
+
+  /**
+   * Fills `out` (width*height*3 bytes), black bars included: with the WebAssembly kernel when the frame lies in a
+   * PixelArena (a camera's pooled frame), else here in JavaScript. Both give the same bytes.
+   */
   convert(src: Uint8Array, out: Uint8Array): void {
     checkI420(src, this.layout);
     const { width, height } = this;
     if (out.length < width * height * 3) throw new Error(`RGB buffer holds ${out.length} bytes, expected ${width * height * 3}`);
+    if (arenaOf(src)?.convert(this, src, out)) return;
+    this.convertJs(src, out);
+  }
+
+  /** The JavaScript resize (frames outside an arena, and the reference the kernel is tested against). */
+  convertJs(src: Uint8Array, out: Uint8Array): void {
+    const { width, height } = this;
     const { yStride, uvStride, uOffset, vOffset } = this.layout;
     const { dst } = this.plan;
     const cols = this.cols;

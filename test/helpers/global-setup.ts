@@ -1,7 +1,9 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { connect } from 'node:net';
 import { buildStub } from './edgetpu-stub.js';
-import { MODELS, IMAGES } from './paths.js';
+import { MODELS, IMAGES, ROOT } from './paths.js';
 
 /** Fails the run early, with the reason, when what every suite needs is not there. */
 export default async function setup(): Promise<void> {
@@ -18,5 +20,7 @@ export default async function setup(): Promise<void> {
   });
   // The stand-in libedgetpu for the Edge TPU tests (needs gcc).
   buildStub();
+  // The WebAssembly resize kernel (npm run build makes it too; skipped when it is newer than its source).
+  execFileSync(process.execPath, [join(ROOT, 'scripts', 'build-wasm.mjs')], { stdio: 'inherit' });
   if (!reachable) throw new Error('no MQTT broker on 127.0.0.1:1883: start mosquitto (mosquitto -d) before the tests');
 }
