@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { isatty } from 'node:tty';
 import { parseArgs } from 'node:util';
+import { resizeKernelProblem } from '../pixels/pixel-arena.js';
 import { Daemon } from '../daemon.js';
 import { createLogger, resolveLogOutput, type Logger } from '../system/logger.js';
 import { SecretScrubber } from '../system/secrets.js';
@@ -48,6 +49,9 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     // Read at start only: bin/mobilenet-edge, the service unit and /usr/local/bin/mobilenet-edge set them.
     log.info({ missing }, 'started without the memory settings of bin/mobilenet-edge (node dist/main.js run directly?): the daemon\'s memory grows 20-60 MB more than through bin/mobilenet-edge or the service');
   }
+
+  const kernelProblem = resizeKernelProblem();
+  if (kernelProblem) log.warn({ kernel: kernelProblem }, 'the WebAssembly resize kernel is missing: camera frames are resized in JavaScript, at 2-3x the CPU (npm run build makes it)');
 
   const daemon = new Daemon(config, log);
   const notifier = new SystemdNotifier(log.child({ module: 'systemd' }));

@@ -2,6 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { encodeRequestHeader, readReply, RecordReader, type Reply } from './frames-wire.js';
 import type { HostReply, LoadRequest, LoadedReply, ResultReply } from './protocol.js';
+import { Deadline } from '../../system/deadline.js';
 import { siblingEntry } from '../../system/paths.js';
 
 /** The host died (crash, abort, SIGSEGV in the runtime or the delegate) or was killed. */
@@ -58,7 +59,8 @@ export class HostProcess {
   private control: Pending | undefined;
   /** Frames written to the host, oldest (running) first. */
   private wire: Pending[] = [];
-  private timer: NodeJS.Timeout | undefined;
+  /** The deadline of the request running now (a model load, or the oldest frame on the wire). */
+  private readonly deadline = new Deadline();
   private frames: Writable | undefined;
   private stderrTail: string[] = [];
   private exitPromise: Promise<void> | undefined;
@@ -179,8 +181,7 @@ export class HostProcess {
   }
 
   private arm(pending: Pending): void {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.onTimeout(pending), pending.timeoutMs);
+    this.deadline.arm(pending.timeoutMs, () => this.onTimeout(pending));
   }
 
   private onReply(reply: HostReply): void {
@@ -196,7 +197,7 @@ export class HostProcess {
     if (!head || head.id !== reply.id) return;
     this.wire.shift();
     if (this.wire[0]) this.arm(this.wire[0]); // the next frame starts running now
-    else clearTimeout(this.timer);
+    else this.deadline.clear();
     if (reply.ok) this.settle(head, { type: 'result', id: reply.id, inferenceMs: reply.inferenceMs, outputs: reply.outputs });
     else this.settle(head, undefined, new HostRequestError(reply.message));
   }
@@ -213,17 +214,14 @@ export class HostProcess {
 
   private settle(pending: Pending, reply?: HostReply, err?: Error): void {
     if (this.control === pending) this.control = undefined;
-    if (!this.control && this.wire.length === 0) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
+    if (!this.control && this.wire.length === 0) this.deadline.clear();
     if (err) pending.reject(err);
     else pending.resolve(reply!);
     this.pump();
   }
 
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {
-    clearTimeout(this.timer);
+    this.deadline.stop();
     const tail = this.stderrTail.slice(-3).join(' | ');
     const how = signal ? `killed by ${signal}` : `exited with code ${code}`;
     const err = new HostExitedError(`inference host ${how}${tail ? `: ${tail}` : ''}`, code, signal);
