@@ -17,11 +17,14 @@ export interface SlotCounters {
 export class LatestFrameSlot {
   private pending: Frame | null = null;
   private readonly waiters: Array<(frame: Frame | null) => void> = [];
+  /** arrival() promises: resolved by the next put (or close). */
+  private watchers: Array<() => void> = [];
   private closed = false;
   private readonly count: SlotCounters = { put: 0, dropped: 0, taken: 0 };
 
   put(frame: Frame): void {
     this.count.put++;
+    if (this.watchers.length > 0) for (const w of this.watchers.splice(0)) w();
     if (this.closed) {
       this.count.dropped++;
       frame.release?.();
@@ -52,6 +55,12 @@ export class LatestFrameSlot {
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
+  /** Resolves when the next frame is put (or the slot closes); the frame itself stays for take(). */
+  arrival(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return new Promise((resolve) => this.watchers.push(resolve));
+  }
+
   /** Whether a frame is waiting to be taken. */
   get hasPending(): boolean {
     return this.pending !== null;
@@ -66,6 +75,7 @@ export class LatestFrameSlot {
       this.count.dropped++;
     }
     for (const waiter of this.waiters.splice(0)) waiter(null);
+    for (const w of this.watchers.splice(0)) w();
   }
 
   counters(): SlotCounters {

@@ -64,8 +64,9 @@ export class CameraPipeline {
   private abandoned = 0;
   /** The runtime's own time per frame (as the detector reports it, without the trip to it and back). */
   private readonly runtimeMs = new RecentMedian();
-  /** performance.now() of the detector's last answer (or failure). */
+  /** performance.now() of the detector's last answer (or failure), and how many answers (or failures) so far. */
   private lastAnswerAt = -Infinity;
+  private answers = 0;
   /** Detection on (the `detect/set` command pauses it; capture goes on). */
   private detectOn: boolean;
   /** Wakes a paused loop: detection resumed, a snapshot is asked for, or the camera stops. */
@@ -264,11 +265,26 @@ export class CameraPipeline {
       await before;
       // The detector took this frame up when it answered the one before (or when this one reached it, if it was idle
       // then); it should answer one runtime later. The next frame is started so that it is ready just before that.
-      const takenUpAt = Math.max(this.lastAnswerAt, prepared.sentAt);
-      const untilNearlyDone = takenUpAt + this.runtimeMs.value - this.prepareMs.value - PREFETCH_MARGIN_MS - performance.now();
+      const answersBefore = this.answers;
+      let untilNearlyDone = this.untilNearlyDone(prepared.sentAt);
+      if (untilNearlyDone > 0 && !this.source.pull && !this.slot.hasPending) {
+        // A camera that pushes frames, none waiting: its next frame wakes the loop anyway. With a camera slower than
+        // the detector (a Coral: 3 ms inferences, a frame every 33 ms) a timer would be a wake-up a frame for nothing.
+        await Promise.race([done, this.slot.arrival()]);
+        untilNearlyDone = this.answers > answersBefore ? 0 : this.untilNearlyDone(prepared.sentAt);
+      }
       await Promise.race([done, untilNearlyDone > 0 ? this.sleep(untilNearlyDone) : Promise.resolve()]);
     }
     await previous;
+  }
+
+  /**
+   * How long until the frame sent at `sentAt` should be nearly done (minus a preparation): the detector took it up
+   * when it answered the one before (or when it arrived, if it was idle then), and answers one runtime later.
+   */
+  private untilNearlyDone(sentAt: number): number {
+    const takenUpAt = Math.max(this.lastAnswerAt, sentAt);
+    return takenUpAt + this.runtimeMs.value - this.prepareMs.value - PREFETCH_MARGIN_MS - performance.now();
   }
 
   /** `leadFrom`: when getting this frame started (before a pull), for the estimate of how early to start the next. */
@@ -326,7 +342,10 @@ export class CameraPipeline {
     const model = this.detector.model;
     let stage = 'inference';
     try {
-      const out = await prepared.answer.finally(() => (this.lastAnswerAt = performance.now()));
+      const out = await prepared.answer.finally(() => {
+        this.lastAnswerAt = performance.now();
+        this.answers++;
+      });
       // Answered: the host has read the input. (Not after a failure: a host that timed out may not have.)
       if (prepared.pooled) this.inputs.give(prepared.data);
       const t2 = performance.now();
