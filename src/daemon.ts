@@ -8,7 +8,7 @@ import type { Detector } from './inference/detector.js';
 import { MeteredDetector } from './inference/metered-detector.js';
 import { CameraPipeline } from './pipeline/camera-pipeline.js';
 import { MqttPublisher } from './publish/mqtt-publisher.js';
-import { Outbox } from './publish/outbox.js';
+import { Outbox, outboxOptions } from './publish/outbox.js';
 import { join } from 'node:path';
 import { StatsReporter } from './stats/stats-reporter.js';
 import type { Logger } from './system/logger.js';
@@ -60,7 +60,7 @@ export class Daemon {
     const baseTopic = `${config.mqtt.topicPrefix}/${config.device.id}`;
     const { outbox: box } = config.mqtt;
     const outbox = await Outbox.open(
-      { dir: outboxDir(box.dir), maxMessages: box.maxMessages, maxBytes: box.maxBytes, ...(box.fsyncMs > 0 ? { fsyncMs: box.fsyncMs } : {}) },
+      outboxOptions(outboxDir(box.dir), box),
       log.child({ module: 'outbox' }),
     );
     this.outbox = outbox;

@@ -14,7 +14,7 @@ import type { DelegateSpec } from '../inference/host/protocol.js';
 import { planModel } from '../inference/model-plan.js';
 import { prepareFrame } from '../inference/preprocess.js';
 import { MqttPublisher } from '../publish/mqtt-publisher.js';
-import { Outbox } from '../publish/outbox.js';
+import { Outbox, outboxOptions } from '../publish/outbox.js';
 import { ProcessStats } from '../stats/process-stats.js';
 import type { Logger } from '../system/logger.js';
 import { DetectionsProbe } from './detections-probe.js';
@@ -166,7 +166,7 @@ export async function runBench(opts: BenchOptions, log: Logger, progress: Progre
     const box = benchOutboxConfig();
     if (opts.outbox === 'disk') outboxDir = mkdtempSync(join(tmpdir(), 'mobilenet-edge-bench-outbox-'));
     outbox = await Outbox.open(
-      { dir: outboxDir ?? null, maxMessages: box.maxMessages, maxBytes: box.maxBytes, ...(box.fsyncMs > 0 ? { fsyncMs: box.fsyncMs } : {}) },
+      outboxOptions(outboxDir ?? null, box),
       log.child({ module: 'outbox' }),
     );
     publisher = new MqttPublisher(
@@ -264,7 +264,7 @@ export async function runBench(opts: BenchOptions, log: Logger, progress: Progre
 
 
 /** The daemon's default outbox limits (from the schema). */
-function benchOutboxConfig(): { maxMessages: number; maxBytes: number; fsyncMs: number } {
+function benchOutboxConfig(): { maxMessages: number; maxBytes: number; fsyncMs: number; persistAfterMs: number } {
   const { value } = runSchema(appSchema.mqtt, {}, { env: {}, baseDir: process.cwd() });
   return value.outbox;
 }

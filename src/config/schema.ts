@@ -245,6 +245,11 @@ export const appSchema = {
         format: int({ min: 0, max: 60_000 }),
         default: 0,
       }),
+      persistAfterMs: setting({
+        doc: 'A detection sent to a connected broker is written to the outbox on disk only if the broker has not acknowledged it within this many ms; 0: every detection is written at once. A healthy broker acknowledges in milliseconds, so the disk (an SD card) sees almost nothing and the daemon saves a write a frame; detections made while the broker is away, and all unacknowledged ones when the connection drops or the daemon stops, are written at once. What a SIGKILL can then lose: the detections of its last second, and only if the connection had died without the daemon noticing.',
+        format: int({ min: 0, max: 60_000 }),
+        default: 1000,
+      }),
     },
     persistentSession: setting({
       doc: 'Ask the broker to keep this client\'s session (clean: false; with MQTT 5 a one-day session expiry) so QoS 1 messages in flight survive a reconnect on the broker side too.',

@@ -204,6 +204,8 @@ export class MqttPublisher {
       client.options.reconnectPeriod = this.backoff.next();
     });
     client.on('close', () => {
+      // Nothing says when (or whether) what was in flight will be acknowledged now: on the disk with it.
+      this.opts.outbox.persistDeferred();
       if (this.stopping) return;
       const wasConnected = this.link.connected;
       this.link.close();
@@ -228,7 +230,7 @@ export class MqttPublisher {
       return;
     }
     const msg: OutboxMessage = { topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload, qos: opts.qos, retain: opts.retain };
-    const id = this.opts.outbox.push(msg);
+    const id = this.opts.outbox.push(msg, connected);
     if (opts.expirySec) this.expiry.set(id, opts.expirySec);
     this.noticeDrops();
     if (connected) this.sendTracked(id, msg);

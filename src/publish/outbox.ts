@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import fs from 'node:fs';
 import type { Logger } from '../system/logger.js';
 import { ThrottledLog } from '../system/throttled-log.js';
@@ -22,6 +23,14 @@ export interface OutboxOptions {
    * default dirty_expire_centisecs). With it, at most the last fsyncMs are at risk, for more SD card writes.
    */
   fsyncMs?: number;
+  /**
+   * A message being sent to a connected broker is written to the disk only if the broker has not acknowledged it
+   * within this many ms (0 or absent: every message at once). A healthy broker acknowledges in milliseconds, so the
+   * disk then sees almost nothing: no write(2) a frame, and no SD card wear from detections that were delivered at
+   * once. Messages pushed while disconnected, and all still waiting when the connection drops or the outbox closes,
+   * are written at once. What it gives up: a SIGKILL in the same second as a connection that died silently.
+   */
+  persistAfterMs?: number;
   /** acks.json is rewritten at most this often (default 1000 ms): acks younger than that are re-sent after a crash. */
   ackFlushMs?: number;
   /** A new segment file starts past this size (default maxBytes / 4, within 64 KiB to 4 MiB). */
@@ -30,6 +39,11 @@ export interface OutboxOptions {
   diskRetryMs?: number;
   /** Test seam: the file-system calls, to inject EIO or ENOSPC. */
   fs?: OutboxFs;
+}
+
+/** The outbox options of the daemon's `mqtt.outbox` settings, for a state directory (or null: memory only). */
+export function outboxOptions(dir: string | null, box: { maxMessages: number; maxBytes: number; fsyncMs: number; persistAfterMs: number }): OutboxOptions {
+  return { dir, maxMessages: box.maxMessages, maxBytes: box.maxBytes, persistAfterMs: box.persistAfterMs, ...(box.fsyncMs > 0 ? { fsyncMs: box.fsyncMs } : {}) };
 }
 
 export interface OutboxStats {
@@ -45,8 +59,10 @@ export interface OutboxStats {
   refused: number;
   /** Unacked messages this run recovered from the disk (left by an earlier run). */
   replayed: number;
-  /** Pending messages held in memory only, not on disk: lost if the daemon stopped now. */
+  /** Pending messages held in memory only because the disk failed (or there is none): lost if the daemon stopped now. */
   memoryOnly: number;
+  /** Pending messages sent to the broker less than persistAfterMs ago, not yet written (a stop writes them). */
+  deferred: number;
   /**
    * Detections known lost: unreadable in a damaged segment at the start (estimated where only the bytes tell), and
    * those still held in memory only when the outbox closed.
@@ -98,6 +114,9 @@ export class Outbox {
   private closed = false;
   private loading = false;
   private readonly overflowLog: ThrottledLog;
+  /** Messages in flight to a connected broker and not written yet: id -> when pushed (insertion order is id order). */
+  private readonly deferred = new Map<number, number>();
+  private persistTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly opts: OutboxOptions,
@@ -168,12 +187,23 @@ export class Outbox {
     return outbox;
   }
 
-  /** Queues a message; returns its id (increasing, never reused in this directory). Drops the oldest when over a limit. */
-  push(msg: OutboxMessage): number {
+  /**
+   * Queues a message; returns its id (increasing, never reused in this directory). Drops the oldest when over a limit.
+   * `inFlight`: the publisher sends it to a connected broker now, so its write may wait persistAfterMs for the ack.
+   */
+  push(msg: OutboxMessage, inFlight = false): number {
     if (this.closed) throw new Error('outbox is closed');
     const id = this.nextId++;
     // Room is made before the append: a rewrite triggered by a drop must not miss a record that is on disk but not yet pending.
     if (this.admit(id, msg) && this.store && this.diskError === null) {
+      const after = this.opts.persistAfterMs ?? 0;
+      if (inFlight && after > 0) {
+        this.deferred.set(id, performance.now());
+        if (!this.persistTimer) this.schedulePersist(after);
+        return id;
+      }
+      // Ids on disk stay in push order: the deferred ones (older) go first.
+      if (this.deferred.size > 0) this.persistDeferred();
       try {
         this.store.append(id, msg);
       } catch (err) {
@@ -183,11 +213,43 @@ export class Outbox {
     return id;
   }
 
+  /**
+   * Writes every deferred message now (the connection dropped: nothing says when they will be acknowledged), oldest
+   * first, so that a restart finds them.
+   */
+  persistDeferred(olderThan = Infinity): void {
+    const store = this.store;
+    for (const [id, at] of this.deferred) {
+      if (at > olderThan) break;
+      this.deferred.delete(id);
+      const e = this.pending.get(id);
+      if (!e || !store || this.diskError !== null || store.has(id)) continue; // acked or dropped meanwhile; memory only; written
+      try {
+        store.append(id, e.msg);
+      } catch (err) {
+        this.diskFailed(err);
+      }
+    }
+  }
+
+  /** Writes the deferred messages the broker has not acknowledged within persistAfterMs; looks again at the next one's due time. */
+  private schedulePersist(ms: number): void {
+    this.persistTimer = setTimeout(() => {
+      this.persistTimer = undefined;
+      const after = this.opts.persistAfterMs ?? 0;
+      this.persistDeferred(performance.now() - after);
+      const oldest = this.deferred.values().next();
+      if (!oldest.done && !this.closed) this.schedulePersist(Math.max(1, oldest.value + after - performance.now()));
+    }, ms);
+    this.persistTimer.unref();
+  }
+
   /** The message was delivered (PUBACK). Unknown ids (dropped, or acked twice) are ignored. */
   ack(id: number): void {
     const e = this.pending.get(id);
     if (!e) return;
     this.pending.delete(id);
+    this.deferred.delete(id); // delivered before it had to be written: it never is
     this.bytes -= e.bytes;
     this.compact();
     this.settle(id);
@@ -200,6 +262,11 @@ export class Outbox {
   unacked(): IterableIterator<{ id: number; msg: OutboxMessage }> {
     // compact() replaces the array rather than editing it, so this one stays valid while the caller acks.
     return this.walk(this.order, this.head, this.nextId - 1);
+  }
+
+  /** The unacked messages already on disk (deferred ones are not, until they are due). */
+  private *written(): IterableIterator<{ id: number; msg: OutboxMessage }> {
+    for (const r of this.unacked()) if (!this.deferred.has(r.id)) yield r;
   }
 
   private *walk(order: number[], from: number, last: number): IterableIterator<{ id: number; msg: OutboxMessage }> {
@@ -219,7 +286,8 @@ export class Outbox {
       dropped: this.dropped,
       refused: this.refused,
       replayed: this.replayed,
-      memoryOnly: this.pending.size - (this.store?.liveCount ?? 0),
+      memoryOnly: this.pending.size - (this.store?.liveCount ?? 0) - this.deferred.size,
+      deferred: this.deferred.size,
       lost: this.lost,
     };
   }
@@ -232,10 +300,12 @@ export class Outbox {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.ackTimer);
+    clearTimeout(this.persistTimer);
     clearInterval(this.fsyncTimer);
     this.retry.stop();
     const store = this.store;
     if (store) {
+      this.persistDeferred();
       if (this.diskError !== null) this.moveToDisk();
       this.flushAcks();
       try {
@@ -244,7 +314,8 @@ export class Outbox {
         this.diskFailed(err);
       }
     }
-    const lost = this.stats().memoryOnly;
+    this.deferred.clear(); // no store, or the disk failed: counted below as memory only
+    const lost = this.pending.size - (this.store?.liveCount ?? 0);
     if (lost > 0) {
       this.lost += lost;
       // Counted once: what stays pending is what the disk keeps for the next start.
@@ -289,6 +360,7 @@ export class Outbox {
       const e = this.pending.get(id);
       if (!e) continue; // acked already
       this.pending.delete(id);
+      this.deferred.delete(id);
       this.bytes -= e.bytes;
       this.dropped++;
       this.compact();
@@ -325,7 +397,7 @@ export class Outbox {
     if (!store) return;
     try {
       // Only live records are copied, so the rewrite is paid for by the settled bytes it frees.
-      if (this.diskError === null && store.needsRewrite()) store.rewrite(this.unacked());
+      if (this.diskError === null && store.needsRewrite()) store.rewrite(this.written());
     } catch (err) {
       this.diskFailed(err);
     }
@@ -371,7 +443,9 @@ export class Outbox {
     if (!store) return true;
     const held = this.stats().memoryOnly;
     try {
+      // Deferred ones too (they are in push order with the rest): written now, no longer deferred.
       for (const { id, msg } of this.unacked()) if (!store.has(id)) store.append(id, msg);
+      this.deferred.clear();
       store.writeAcks(this.nextId - 1, this.pending.keys(), { force: true });
     } catch (err) {
       this.diskError = describe(err);

@@ -79,7 +79,7 @@ describe('defaults', () => {
         password: null,
         qos: 1,
         retainDetections: false,
-        outbox: { dir: null, maxMessages: 10000, maxBytes: 8 * 1024 * 1024, fsyncMs: 0 },
+        outbox: { dir: null, maxMessages: 10000, maxBytes: 8 * 1024 * 1024, fsyncMs: 0, persistAfterMs: 1000 },
         persistentSession: false,
         detectionExpirySec: 0,
         keepaliveSec: 30,
