@@ -415,25 +415,34 @@ export class CameraPipeline {
  */
 export class RecentMedian {
   private readonly samples: number[] = [];
+  /** The samples sorted, kept up to date on each add (no array made or sorted per frame: this runs twice a frame). */
+  private readonly sorted: number[] = [];
   private next = 0;
-  private cached: number | undefined;
   constructor(private readonly size = 15) {}
 
   add(ms: number): void {
     if (!Number.isFinite(ms)) return;
+    const sorted = this.sorted;
     if (this.samples.length < this.size) this.samples.push(ms);
-    else this.samples[this.next] = ms;
+    else {
+      // The sample that leaves: out of the sorted copy too.
+      sorted.splice(sorted.indexOf(this.samples[this.next]!), 1);
+      this.samples[this.next] = ms;
+    }
     this.next = (this.next + 1) % this.size;
-    this.cached = undefined;
+    let i = sorted.length;
+    sorted.push(ms);
+    while (i > 0 && sorted[i - 1]! > ms) {
+      sorted[i] = sorted[i - 1]!;
+      i--;
+    }
+    sorted[i] = ms;
   }
 
   /** 0 before the first sample. */
   get value(): number {
-    if (this.cached === undefined) {
-      const sorted = [...this.samples].sort((a, b) => a - b);
-      this.cached = sorted.length === 0 ? 0 : sorted[(sorted.length - 1) >> 1]!;
-    }
-    return this.cached;
+    const sorted = this.sorted;
+    return sorted.length === 0 ? 0 : sorted[(sorted.length - 1) >> 1]!;
   }
 }
 
