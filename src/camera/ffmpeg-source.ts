@@ -1,5 +1,5 @@
 import type { Logger } from '../system/logger.js';
-import { FrameBufferPool } from './frame-buffer-pool.js';
+import { FrameBufferPool, type Lease } from './frame-buffer-pool.js';
 import type { FrameSink, FrameSource, SourceCounters } from './frame.js';
 import { i420Frame } from './i420-frame.js';
 import { i420Layout, type I420Layout } from '../pixels/i420-layout.js';
@@ -120,8 +120,8 @@ export class FfmpegSource implements FrameSource {
   }
 
   private newRun(): RunHandlers {
-    // The assembler reuses its buffer: each frame is copied into a pooled one (i420Frame) before the next chunk.
-    const assembler = new RawFrameAssembler(this.layout.frameSize, (data, firstByteAt) => this.onFrame(data, firstByteAt), true);
+    // Each frame is cut straight into a pooled buffer, which the frame owns until released.
+    const assembler = new RawFrameAssembler(this.layout.frameSize, (data, firstByteAt, release) => this.onFrame({ data, release }, firstByteAt), this.yuvPool);
     return {
       data: (chunk) => assembler.push(chunk),
       end: () => {
@@ -131,17 +131,19 @@ export class FfmpegSource implements FrameSource {
     };
   }
 
-  private onFrame(raw: Buffer, firstByteAt: number): void {
-    if (!this.supervisor.running) return; // stop() was called: what is still in the pipe is not wanted
+  private onFrame(yuv: Lease, firstByteAt: number): void {
+    if (!this.supervisor.running) {
+      yuv.release();
+      return; // stop() was called: what is still in the pipe is not wanted
+    }
     const now = performance.now();
     this.supervisor.frame();
     const { width, height } = this.options;
     const frame = i420Frame(
       // captureMs: the decode happens inside ffmpeg; this is the time the frame took to arrive
       { camera: this.camera, seq: this.count.captured, capturedAt: now, wallTime: Date.now(), captureMs: now - firstByteAt, width, height, origin: this.origin },
-      raw,
+      yuv,
       this.layout,
-      this.yuvPool,
       this.rgbPool,
     );
     this.count.captured++;

@@ -1,7 +1,7 @@
 import type { Logger } from '../system/logger.js';
 import { DEFAULT_MAX_PIXELS, decodeImage, ImageDecodeError } from './decode.js';
 import type { Frame, FrameSink, FrameSource, SourceCounters } from './frame.js';
-import { FrameBufferPool } from './frame-buffer-pool.js';
+import { FrameBufferPool, type Lease } from './frame-buffer-pool.js';
 import { i420Layout, type I420Layout, type StrideRule } from '../pixels/i420-layout.js';
 import { DEVICE_TREE_MODEL, readBoardModel, strideRuleForModel } from './board-model.js';
 import { i420Frame } from './i420-frame.js';
@@ -148,7 +148,8 @@ export class RpicamSource implements FrameSource {
 
   private newRun(): RunHandlers {
     if (this.layout) {
-      const assembler = new RawFrameAssembler(this.layout.frameSize, (raw, firstByteAt) => this.onI420(raw, firstByteAt), true);
+      // Each frame is cut straight into a pooled buffer (where the resize kernel reads it), owned by the frame.
+      const assembler = new RawFrameAssembler(this.layout.frameSize, (data, firstByteAt, release) => this.onI420({ data, release }, firstByteAt), this.yuvPool!);
       return { data: (chunk) => assembler.push(chunk), end: () => this.discarded(assembler.reset(), 'partial frame') };
     }
     const { width, height } = this.settings;
@@ -164,18 +165,20 @@ export class RpicamSource implements FrameSource {
     if (bytes > 0) this.logger.debug({ bytes }, `${what} at rpicam-vid exit discarded`);
   }
 
-  private onI420(raw: Buffer, firstByteAt: number): void {
-    if (!this.supervisor.running) return;
+  private onI420(yuv: Lease, firstByteAt: number): void {
+    if (!this.supervisor.running) {
+      yuv.release();
+      return;
+    }
     this.supervisor.frame();
     const { width, height } = this.settings;
     const now = performance.now();
-    // Copied before the next chunk is read (the assembler reuses `raw`); RGB only if someone asks for it.
+    // RGB only if someone asks for it.
     this.deliver(
       i420Frame(
         { camera: this.camera, seq: this.produced++, capturedAt: now, wallTime: Date.now(), captureMs: now - firstByteAt, width, height, origin: this.origin },
-        raw,
+        yuv,
         this.layout!,
-        this.yuvPool!,
         this.pool!,
       ),
     );

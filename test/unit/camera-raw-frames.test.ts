@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { FrameBufferPool } from '../../src/camera/frame-buffer-pool.js';
 import { RawFrameAssembler } from '../../src/camera/raw-frames.js';
 
 /** Deterministic pseudo-random chunk sizes, from 1 byte to more than two frames. */
@@ -49,6 +50,31 @@ describe('RawFrameAssembler', () => {
     assembler.reset();
     assembler.push(Buffer.from([1, 2, 3]));
     expect(frames.map((f) => [...f])).toEqual([[1, 2, 3]]);
+  });
+
+  it('with a pool, cuts each frame straight into a lent buffer (no second copy); a partial one goes back on reset', () => {
+    const pool = new FrameBufferPool(4, 2);
+    const lent: Buffer[] = [];
+    const frames: { data: Buffer; release: () => void }[] = [];
+    const assembler = new RawFrameAssembler(4, (data, _at, release) => frames.push({ data, release }), {
+      acquire: () => {
+        const lease = pool.acquire();
+        lent.push(lease.data);
+        return lease;
+      },
+    });
+    assembler.push(Buffer.from([1, 2, 3, 4, 5, 6]));
+    expect(frames.map((f) => [...f.data])).toEqual([[1, 2, 3, 4]]);
+    expect(frames[0]!.data).toBe(lent[0]); // the pool's own buffer, filled in place
+    expect(assembler.reset()).toBe(2); // the partial frame's buffer is given back...
+    frames[0]!.release();
+    for (let i = 0; i < 20; i++) {
+      assembler.push(Buffer.from([i, i, i, i]));
+      frames.at(-1)!.release();
+    }
+    expect(frames).toHaveLength(21);
+    expect(frames.at(-1)!.data.every((b) => b === 19)).toBe(true);
+    expect(pool.allocated).toBe(2); // ...and so are the frames: two buffers for the whole stream
   });
 
   it('rejects a frame size that is not a positive integer', () => {

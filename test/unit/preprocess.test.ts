@@ -73,9 +73,8 @@ describe('prepareFrame from a camera I420 frame', () => {
       }
     const frame = i420Frame(
       { camera: 'c', seq: 0, capturedAt: 0, wallTime: 0, captureMs: 0, width: w, height: h, origin: 't' },
-      raw,
+      { data: Buffer.from(raw), release: () => undefined },
       layout,
-      new FrameBufferPool(layout.frameSize),
       new FrameBufferPool(w * h * 3),
     );
     for (const mode of ['stretch', 'letterbox', 'crop'] as ResizeMode[]) {
