@@ -67,6 +67,8 @@ export interface BenchReport {
   seconds: number;
   /** The pipeline ran this long, and this many frames, before anything was measured (V8 compiles the hot code meanwhile). */
   warmup: { seconds: number; frames: number };
+  /** What resized the synthetic cameras' I420 frames: the WebAssembly kernel, or JavaScript (and why). */
+  resize: string;
   /** The runtime alone, in a host process, over all raw slices: fps = 1000 / mean host-side inference time. */
   raw: RateBlock & { roundTripFps: number; roundTripP50Ms: number; roundTripP99Ms: number; loadMs: number };
   /** What the synthetic cameras gave: I420 (as a Pi camera) or packed RGB. */
@@ -146,6 +148,7 @@ export interface ReportParts {
   backend: 'cpu' | 'edgetpu';
   seconds: number;
   warmupSec: number;
+  resize: string;
   syntheticFormat: 'i420' | 'rgb';
   cameras: string[];
   threads: number;
@@ -237,6 +240,7 @@ export function buildReport(p: ReportParts): BenchReport {
     threads: raw.threads,
     seconds: p.seconds,
     warmup: { seconds: p.warmupSec, frames: turns.warmupFrames },
+    resize: p.resize,
     syntheticFormat: p.syntheticFormat,
     raw: {
       fps: raw.fps,
@@ -373,12 +377,19 @@ export function formatTable(r: BenchReport): string {
   out.push('');
   out.push(`JPEG files: ${r.jpeg.input}`);
   out.push(`rounds (raw / pipeline fps, ratio): ${r.rounds.map((x) => `${f1(x.rawFps)}/${f1(x.pipelineFps)} ${x.ratio.toFixed(2)}`).join(', ')}`);
+  out.push(`resize of the I420 frames: ${r.resize}`);
   out.push(`ratio pipeline/raw: ${r.ratio.toFixed(3)} median of ${r.rounds.length} rounds (whole run ${r.ratioAggregate.toFixed(3)}; JPEG ${r.jpeg.ratio.toFixed(3)})`);
   if (cams > 1) out.push(`cameras (fps): ${r.cameras.map((c) => `${c.name} ${f1(c.fps)}`).join(', ')}; slowest/fastest ${r.fairness.toFixed(3)}`);
   const c = r.cpuPerFrameMs;
   out.push(
     `CPU per frame: daemon ${f3(c.daemon)} ms + inference host ${f3(c.host)} ms - the runtime's invoke ${f3(c.runtime)} ms = ${f3(c.outside)} ms beyond the runtime (host in the raw loop: ${f3(c.rawHost)} ms)`,
   );
+  if (c.outside > 0 && c.runtime > 0) {
+    const perCore = 1000 / c.outside;
+    out.push(
+      `  = ${f1((c.outside / c.runtime) * 100)} % of the runtime's own invoke here; ${Math.round(perCore)} frames a second per core of the daemon's own work (${Math.floor(perCore / 30)} cameras at 30 fps) on this machine`,
+    );
+  }
   const st = c.stages;
   out.push(
     `  by stage: capture ${f3(st.capture)} + preprocess ${f3(st.preprocess)} + to the host ${f3(st.handOver)} + postprocess ${f3(st.postprocess)} + publish ${f3(st.publish)} + event loop and the rest ${f3(st.rest)} + inference host beyond its invoke ${f3(st.host)}`,

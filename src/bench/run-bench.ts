@@ -13,6 +13,7 @@ import type { Detector } from '../inference/detector.js';
 import type { DelegateSpec } from '../inference/host/protocol.js';
 import { planModel } from '../inference/model-plan.js';
 import { prepareFrame } from '../inference/preprocess.js';
+import { resizeKernelProblem } from '../pixels/pixel-arena.js';
 import { MqttPublisher } from '../publish/mqtt-publisher.js';
 import { Outbox, outboxOptions } from '../publish/outbox.js';
 import { ProcessStats } from '../stats/process-stats.js';
@@ -229,6 +230,7 @@ export async function runBench(opts: BenchOptions, log: Logger, progress: Progre
       backend: opts.backend,
       seconds: opts.seconds,
       warmupSec: times.turns.pipelineWarmupMs / 1000,
+      resize: synthetic.format === 'rgb' ? 'libvips (packed RGB frames)' : resizeDescription(),
       syntheticFormat: synthetic.format,
       cameras: cameras.map((c) => c.name),
       threads,
@@ -262,6 +264,12 @@ export async function runBench(opts: BenchOptions, log: Logger, progress: Progre
   }
 }
 
+
+/** Whether the synthetic cameras' frames went through the WebAssembly kernel (their pool lends arena slots). */
+function resizeDescription(): string {
+  const problem = resizeKernelProblem();
+  return problem ? `JavaScript (the WebAssembly kernel is missing: ${problem})` : 'WebAssembly kernel (SIMD), in place';
+}
 
 /** The daemon's default outbox limits (from the schema). */
 function benchOutboxConfig(): { maxMessages: number; maxBytes: number; fsyncMs: number; persistAfterMs: number } {

@@ -59,7 +59,7 @@ Options:
                       the targets must then fail (scripts/bench-smoke.sh is checked with it)
   --log-level L       daemon log lines on stderr (default error)
   --json              print one JSON object:
-                      {"model","backend","threads","warmup":{"seconds","frames"},"raw":{"fps","p50Ms","p99Ms","roundTripFps",...},
+                      {"model","backend","threads","warmup":{"seconds","frames"},"resize","raw":{"fps","p50Ms","p99Ms","roundTripFps",...},
                        "pipeline":{"fps","p50Ms","p99Ms","latencyP50Ms",...},"rounds":[{"rawFps","pipelineFps","ratio"}],
                        "ratio","ratioAggregate","cameras":[{"name","fps"}],"fairness","jpeg":{...,"ratio"},
                        "cpuPerFrameMs":{"daemon","host","runtime","outside","stages":{"capture","preprocess","handOver",
