@@ -1,28 +1,17 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { Frame, FrameSink, FrameSource } from '../../src/camera/frame.js';
+import { StillSource } from '../../src/bench/still-source.js';
+import type { FrameSource } from '../../src/camera/frame.js';
 import type { Detector, DetectResult } from '../../src/inference/detector.js';
 import { CameraPipeline, type DetectionSink } from '../../src/pipeline/camera-pipeline.js';
 import { silentLogger } from '../../src/system/logger.js';
 
-/** A camera that pushes frames when the test says so (an rpicam-vid or ffmpeg source, without the process). */
-class PushSource implements FrameSource {
-  readonly camera = 'cam';
-  private sink: FrameSink | undefined;
-  private seq = 0;
-  async start(sink: FrameSink): Promise<void> {
-    this.sink = sink;
-  }
-  async stop(): Promise<void> {
-    this.sink = undefined;
-  }
-  counters() {
-    return { captured: this.seq, skipped: 0, restarts: 0 };
-  }
-  push(): void {
-    const data = Buffer.alloc(16 * 12 * 3, 100);
-    const frame: Frame = { camera: 'cam', seq: this.seq++, capturedAt: performance.now(), wallTime: Date.now(), captureMs: 0, width: 16, height: 12, data, origin: 'cam' };
-    this.sink?.frame(frame);
-  }
+/**
+ * A camera that pushes frames when the test says so (an rpicam-vid or ffmpeg source, without the process): a
+ * StillSource whose pull the test calls, offered to the pipeline without `pull`, so the pipeline cannot ask for frames.
+ */
+function pushSource(): FrameSource & { push(): void } {
+  const still = new StillSource({ width: 16, height: 12, data: Buffer.alloc(16 * 12 * 3, 100) }, 'cam');
+  return { camera: 'cam', start: (sink) => still.start(sink), stop: () => still.stop(), counters: () => still.counters(), push: () => still.pull() };
 }
 
 /** Answers each frame when the test says so, as the inference host's answer arrives (no timer of its own). */
@@ -47,7 +36,7 @@ describe('a pipeline on a camera that pushes frames more slowly than the detecto
   afterEach(() => vi.restoreAllMocks());
 
   it('waits for the next frame itself, not on a timer: no timer a frame, and every frame is detected', async () => {
-    const source = new PushSource();
+    const source = pushSource();
     const detector = manualDetector();
     const published: string[] = [];
     const sink: DetectionSink = { topic: (...p) => p.join('/'), publish: (t) => void published.push(t) };

@@ -31,8 +31,14 @@
   return <u8>(((w & 0xffff) * (256 - fx) + (w >> 16) * fx + 32768) >> 16);
 }
 
-/** 16 pixels: luma (u8 x 16) plus the chroma terms (i16, low and high 8) -> 48 bytes of packed RGB at o. */
-@inline function rgb16(y: v128, cr0: v128, cr1: v128, cg0: v128, cg1: v128, cb0: v128, cb1: v128, o: usize): void {
+/** 16 pixels: luma (u8 x 16) plus their chroma terms (i16 x 16 each at cr, cg, cb) -> 48 bytes of packed RGB at o. */
+@inline function rgb16(y: v128, cr: usize, cg: usize, cb: usize, o: usize): void {
+  const cr0 = v128.load(cr);
+  const cr1 = v128.load(cr + 16);
+  const cg0 = v128.load(cg);
+  const cg1 = v128.load(cg + 16);
+  const cb0 = v128.load(cb);
+  const cb1 = v128.load(cb + 16);
   const y0 = i16x8.extend_low_i8x16_u(y);
   const y1 = i16x8.extend_high_i8x16_u(y);
   const R = i8x16.narrow_i16x8_u(i16x8.add(y0, cr0), i16x8.add(y1, cr1));
@@ -125,30 +131,18 @@ export function convert(
     const oB = oA + <usize>rowBytes;
     for (let k = 0; k < full; k += 16) {
       const p = <usize>k << 1;
-      const cr0 = v128.load(CR + p);
-      const cr1 = v128.load(CR + p + 16);
-      const cg0 = v128.load(CG + p);
-      const cg1 = v128.load(CG + p + 16);
-      const cb0 = v128.load(CB + p);
-      const cb1 = v128.load(CB + p + 16);
       const o = <usize>(k * 3);
-      rgb16(v128.load(YA + <usize>k), cr0, cr1, cg0, cg1, cb0, cb1, oA + o);
-      if (two) rgb16(v128.load(YB + <usize>k), cr0, cr1, cg0, cg1, cb0, cb1, oB + o);
+      rgb16(v128.load(YA + <usize>k), CR + p, CG + p, CB + p, oA + o);
+      if (two) rgb16(v128.load(YB + <usize>k), CR + p, CG + p, CB + p, oB + o);
     }
     if (full < dw) {
       // The last dw % 16 pixels go through a block of their own and are copied: nothing is written past the row.
       const p = <usize>full << 1;
       const n = <usize>((dw - full) * 3);
-      const cr0 = v128.load(CR + p);
-      const cr1 = v128.load(CR + p + 16);
-      const cg0 = v128.load(CG + p);
-      const cg1 = v128.load(CG + p + 16);
-      const cb0 = v128.load(CB + p);
-      const cb1 = v128.load(CB + p + 16);
-      rgb16(v128.load(YA + <usize>full), cr0, cr1, cg0, cg1, cb0, cb1, TAIL);
+      rgb16(v128.load(YA + <usize>full), CR + p, CG + p, CB + p, TAIL);
       memory.copy(oA + <usize>(full * 3), TAIL, n);
       if (two) {
-        rgb16(v128.load(YB + <usize>full), cr0, cr1, cg0, cg1, cb0, cb1, TAIL);
+        rgb16(v128.load(YB + <usize>full), CR + p, CG + p, CB + p, TAIL);
         memory.copy(oB + <usize>(full * 3), TAIL, n);
       }
     }
