@@ -35,8 +35,10 @@ export interface WindowResult {
   processed: number[];
   /** Intervals between consecutive detector answers in the window (the pipeline's time per frame, all cameras). */
   periodMs: readonly number[];
-  /** The runtime's own time (host-side invoke) of each frame answered in the window. */
+  /** The runtime's own time (host-side invoke, wall clock) of each frame answered in the window. */
   runtimeMs: readonly number[];
+  /** The runtime's CPU time over the window's answers, when every one of them carried it. */
+  runtimeCpuMs?: number;
   /** CPU time of this process (the daemon side) and of the inference hosts over the window. */
   daemonCpuMs: number;
   hostCpuMs: number | undefined;
@@ -132,6 +134,7 @@ export class PipelineGroup {
     const processedBefore = this.pipelines.map((p) => p.counters().processed);
     const periodFrom = this.timed.periodMs.count;
     const runtimeFrom = this.timed.runtimeMs.count;
+    const invokeCpuFrom = { ms: this.timed.invokeCpuMs, answers: this.timed.invokeCpuAnswers };
     const hosts = this.opts.hostPids();
     const hostCpu = (): number | undefined => sumDefined(hosts.map(cpuMsOf));
     const hostBefore = hostCpu();
@@ -153,6 +156,9 @@ export class PipelineGroup {
           processed: this.pipelines.map((p, i) => p.counters().processed - processedBefore[i]!),
           periodMs: this.timed.periodMs.since(periodFrom),
           runtimeMs: this.timed.runtimeMs.since(runtimeFrom),
+          ...(this.timed.invokeCpuAnswers - invokeCpuFrom.answers === this.timed.runtimeMs.count - runtimeFrom
+            ? { runtimeCpuMs: this.timed.invokeCpuMs - invokeCpuFrom.ms }
+            : {}),
           daemonCpuMs: (cpu.user + cpu.system) / 1000,
           hostCpuMs: hostBefore !== undefined && hostAfter !== undefined ? hostAfter - hostBefore : undefined,
           partsMs: {

@@ -37,10 +37,10 @@ export interface Round {
 /**
  * CPU time per frame over the pipeline's frames, from the processes' own counters (load on the machine barely moves
  * them, unlike fps): `daemon` this process (camera, preprocess, publish: no inference runs here), `host` the
- * inference host, `runtime` the runtime's own time in it (its invoke, as the host times it: with a CPU model that
- * is CPU time), `outside` what the daemon path costs beyond the runtime: daemon + host - runtime (the host's part
- * never below 0: an Edge TPU's invoke waits rather than computes). `rawHost` is the host's CPU per frame in the raw
- * loop, for comparison.
+ * inference host, `runtime` the runtime's own CPU time in it (the host's CPU during its invoke, which it measures;
+ * the invoke's wall time for a host that does not), `outside` what the daemon path costs beyond the runtime:
+ * daemon + host - runtime (the host's part never below 0). `rawHost` is the host's CPU per frame in the raw loop,
+ * for comparison.
  */
 export interface CpuPerFrame {
   daemon: number;
@@ -192,7 +192,10 @@ export function cpuPerFrameOf(turns: Pick<Turns, 'rawSlices' | 'windows'>, stage
   const daemon = frames ? sum(turns.windows.map((w) => w.daemonCpuMs)) / frames : 0;
   const hostKnown = turns.windows.every((w) => w.hostCpuMs !== undefined);
   const host = frames && hostKnown ? sum(turns.windows.map((w) => w.hostCpuMs!)) / frames : 0;
-  const runtime = answered ? sum(turns.windows.map((w) => sum(w.runtimeMs))) / answered : 0;
+  // The runtime's CPU time when the host measured it for every answer (under load a preempted invoke's wall time
+  // exceeds its CPU time, and subtracting it would hide the host's own work), else its wall time.
+  const cpuKnown = turns.windows.every((w) => w.runtimeCpuMs !== undefined);
+  const runtime = answered ? sum(turns.windows.map((w) => (cpuKnown ? w.runtimeCpuMs! : sum(w.runtimeMs)))) / answered : 0;
   const rawKnown = turns.rawSlices.every((s) => s.hostCpuMs !== undefined);
   const rawHost = rawFrames && rawKnown ? sum(turns.rawSlices.map((s) => s.hostCpuMs!)) / rawFrames : 0;
   const hostBeyond = hostKnown ? Math.max(0, host - runtime) : 0;
@@ -382,7 +385,7 @@ export function formatTable(r: BenchReport): string {
   if (cams > 1) out.push(`cameras (fps): ${r.cameras.map((c) => `${c.name} ${f1(c.fps)}`).join(', ')}; slowest/fastest ${r.fairness.toFixed(3)}`);
   const c = r.cpuPerFrameMs;
   out.push(
-    `CPU per frame: daemon ${f3(c.daemon)} ms + inference host ${f3(c.host)} ms - the runtime's invoke ${f3(c.runtime)} ms = ${f3(c.outside)} ms beyond the runtime (host in the raw loop: ${f3(c.rawHost)} ms)`,
+    `CPU per frame: daemon ${f3(c.daemon)} ms + inference host ${f3(c.host)} ms - the runtime's invoke ${f3(c.runtime)} ms (CPU) = ${f3(c.outside)} ms beyond the runtime (host in the raw loop: ${f3(c.rawHost)} ms)`,
   );
   if (c.outside > 0 && c.runtime > 0) {
     const perCore = 1000 / c.outside;

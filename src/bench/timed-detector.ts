@@ -18,6 +18,12 @@ export class TimedDetector extends DetectorDecorator {
   readonly runtimeMs = new SampleSet();
   /** Time spent handing frames over (the synchronous part of detect(): the write to the host), in total. */
   handOverMs = 0;
+  /**
+   * The runtime's CPU time (the host's CPU during its invoke), in total, and the answers that carried it. Under load
+   * a preempted invoke's wall time exceeds its CPU time; this is what the host's CPU is to be compared with.
+   */
+  invokeCpuMs = 0;
+  invokeCpuAnswers = 0;
   private pending = 0;
   private idleWaiters: (() => void)[] = [];
   private lastAnswerAt: number | undefined;
@@ -68,6 +74,10 @@ export class TimedDetector extends DetectorDecorator {
       this.handOverMs += performance.now() - askedAt;
       const out = await answer;
       this.runtimeMs.add(out.inferenceMs);
+      if (out.invokeCpuMs !== undefined) {
+        this.invokeCpuMs += out.invokeCpuMs;
+        this.invokeCpuAnswers++;
+      }
       return out;
     } finally {
       this.pending--;

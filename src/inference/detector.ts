@@ -12,7 +12,10 @@ export interface ModelInfo {
 export interface DetectResult {
   /** Results in model-input coordinates, unfiltered (a classifier's are its top-k). */
   results: Detection[];
+  /** The runtime's own time (its invoke, wall clock, as the inference host timed it). */
   inferenceMs: number;
+  /** The inference host's CPU time during that invoke, when it measured it (the bench subtracts it). */
+  invokeCpuMs?: number;
   backend: Backend;
 }
 

@@ -68,7 +68,7 @@ export class TfliteDetector implements Detector {
     }
     const reply = await this.host!.infer(input, this.opts.inferenceTimeoutMs);
     this.restarts = 0;
-    return { results: this.plan.decode(reply.outputs), inferenceMs: reply.inferenceMs, backend: this.backend };
+    return { results: this.plan.decode(reply.outputs), inferenceMs: reply.inferenceMs, ...(reply.cpuMs !== undefined ? { invokeCpuMs: reply.cpuMs } : {}), backend: this.backend };
   }
 
   /** Kills a model load in progress rather than waiting for it (a stop while starting). */

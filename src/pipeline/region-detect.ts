@@ -78,6 +78,7 @@ export async function detectRegions(
     return {
       results: mergeAcrossRegions(results),
       inferenceMs: all.reduce((s, x) => s + x.out.inferenceMs, 0),
+      ...(all.every((x) => x.out.invokeCpuMs !== undefined) ? { invokeCpuMs: all.reduce((s, x) => s + x.out.invokeCpuMs!, 0) } : {}),
       backend: all[all.length - 1]!.out.backend,
     };
   })();

@@ -89,6 +89,14 @@ describe('bench report', () => {
     // An invoke that waits (an Edge TPU) longer than the host computes: the host's part is 0, not negative.
     const waiting = { ...turns, windows: [{ ...win(5, 4, [4], 4, 8), runtimeMs: [5, 5, 5, 5] }] };
     expect(cpuPerFrameOf(waiting).outside).toBe(1);
+ 
+    // The host's CPU during its invokes, when it measured it, is what is subtracted: a preempted invoke's wall time
+    // (5 ms) is longer than the CPU it used (3.5 ms), and subtracting the wall time would hide the host's own 1 ms.
+    const preempted = { ...turns, windows: turns.windows.map((w) => ({ ...w, runtimeMs: w.runtimeMs.map(() => 5), runtimeCpuMs: 3.5 * w.runtimeMs.length })) };
+    expect(cpuPerFrameOf(preempted)).toMatchObject({ runtime: 3.5, outside: 2 });
+    // A window without it (an older host) falls back to the wall times for all.
+    const mixed = { ...turns, windows: [preempted.windows[0]!, turns.windows[1]!] };
+    expect(cpuPerFrameOf(mixed).runtime).toBe(4.5);
   });
 
   it('has the documented JSON shape and the targets', () => {
@@ -151,7 +159,7 @@ describe('bench report', () => {
     expect(text).toContain('JPEG files: 3 camera frames (640x480 baseline JPEG, q85, 4:2:0) made from pictures/*.jpg');
     expect(text).toContain('rounds (raw / pipeline fps, ratio): 222.2/200.0 0.90, 222.2/222.2 1.00');
     expect(text).toContain('ratio pipeline/raw: 0.950 median of 2 rounds (whole run 0.912; JPEG 0.433)');
-    expect(text).toContain("CPU per frame: daemon 1.000 ms + inference host 4.500 ms - the runtime's invoke 4.000 ms = 1.500 ms beyond the runtime (host in the raw loop: 4.333 ms)");
+    expect(text).toContain("CPU per frame: daemon 1.000 ms + inference host 4.500 ms - the runtime's invoke 4.000 ms (CPU) = 1.500 ms beyond the runtime (host in the raw loop: 4.333 ms)");
     // 1.5 ms a frame: 667 frames a second per core, 22 cameras at 30 fps; 1.5 of 4 ms is 37.5 %.
     expect(text).toContain("  = 37.5 % of the runtime's own invoke here; 667 frames a second per core of the daemon's own work (22 cameras at 30 fps) on this machine");
     expect(text).toContain('resize of the I420 frames: WebAssembly kernel (SIMD), in place');

@@ -4,7 +4,8 @@
  * byte through V8's serializer: 3 ms per 300x300 frame, measured, against ~0.3 ms this way.)
  *
  * request: u32 id | u32 length | length bytes (packed RGB at the model's input size)
- * reply:   u32 id | u8 kind (0 result, 1 error) | f64 inferenceMs | u32 count | count x (u8 type | u32 bytes | bytes)
+ * reply:   u32 id | u8 kind (0 result, 1 error) | f64 inferenceMs | f64 cpuMs | u32 count | count x (u8 type | u32 bytes | bytes)
+ *          (inferenceMs: the invoke's wall time; cpuMs: the host's CPU time during it, all its threads)
  *          for errors: u32 id | u8 1 | u32 bytes | utf-8 message
  */
 export type OutputArray = Float32Array | Uint8Array | Int8Array | Int32Array;
@@ -22,14 +23,18 @@ export function encodeRequestHeader(id: number, length: number): Buffer {
   return h;
 }
 
-export function encodeResult(id: number, inferenceMs: number, outputs: OutputArray[]): Buffer {
-  const size = 17 + outputs.reduce((n, o) => n + 5 + o.byteLength, 0);
+/** Bytes before a result's outputs: id, kind, inferenceMs, cpuMs, count. */
+const RESULT_HEAD = 25;
+
+export function encodeResult(id: number, inferenceMs: number, cpuMs: number, outputs: OutputArray[]): Buffer {
+  const size = RESULT_HEAD + outputs.reduce((n, o) => n + 5 + o.byteLength, 0);
   const b = Buffer.allocUnsafe(size);
   b.writeUInt32LE(id, 0);
   b.writeUInt8(0, 4);
   b.writeDoubleLE(inferenceMs, 5);
-  b.writeUInt32LE(outputs.length, 13);
-  let at = 17;
+  b.writeDoubleLE(cpuMs, 13);
+  b.writeUInt32LE(outputs.length, 21);
+  let at = RESULT_HEAD;
   for (const o of outputs) {
     b.writeUInt8(typeCode(o), at);
     b.writeUInt32LE(o.byteLength, at + 1);
@@ -49,7 +54,7 @@ export function encodeError(id: number, message: string): Buffer {
   return b;
 }
 
-export type Reply = { id: number; ok: true; inferenceMs: number; outputs: OutputArray[] } | { id: number; ok: false; message: string };
+export type Reply = { id: number; ok: true; inferenceMs: number; cpuMs: number; outputs: OutputArray[] } | { id: number; ok: false; message: string };
 
 /**
  * Accumulates chunks from a stream and yields whole records. `need` says how many bytes the next record has, from
@@ -107,11 +112,11 @@ export function readReply(r: RecordReader): Reply | undefined {
     r.skip(9 + len);
     return { id, ok: false, message };
   }
-  const fixed = r.peek(17);
+  const fixed = r.peek(RESULT_HEAD);
   if (!fixed) return undefined;
-  const count = fixed.readUInt32LE(13);
+  const count = fixed.readUInt32LE(21);
   // Walk the output headers to find the record's length before taking it.
-  let size = 17;
+  let size = RESULT_HEAD;
   for (let i = 0; i < count; i++) {
     const h = r.peek(size + 5);
     if (!h) return undefined;
@@ -120,8 +125,9 @@ export function readReply(r: RecordReader): Reply | undefined {
   const all = r.peek(size);
   if (!all) return undefined;
   const inferenceMs = all.readDoubleLE(5);
+  const cpuMs = all.readDoubleLE(13);
   const outputs: OutputArray[] = [];
-  let at = 17;
+  let at = RESULT_HEAD;
   for (let i = 0; i < count; i++) {
     const T = TYPES[all.readUInt8(at)] ?? Uint8Array;
     const bytes = all.readUInt32LE(at + 1);
@@ -132,5 +138,5 @@ export function readReply(r: RecordReader): Reply | undefined {
     at += 5 + bytes;
   }
   r.skip(size);
-  return { id, ok: true, inferenceMs, outputs };
+  return { id, ok: true, inferenceMs, cpuMs, outputs };
 }

@@ -198,7 +198,7 @@ export class HostProcess {
     this.wire.shift();
     if (this.wire[0]) this.arm(this.wire[0]); // the next frame starts running now
     else this.deadline.clear();
-    if (reply.ok) this.settle(head, { type: 'result', id: reply.id, inferenceMs: reply.inferenceMs, outputs: reply.outputs });
+    if (reply.ok) this.settle(head, { type: 'result', id: reply.id, inferenceMs: reply.inferenceMs, cpuMs: reply.cpuMs, outputs: reply.outputs });
     else this.settle(head, undefined, new HostRequestError(reply.message));
   }
 

@@ -47,7 +47,9 @@ export interface LoadedReply {
 export interface ResultReply {
   type: 'result';
   id: number;
+  /** The invoke's wall time, and the host's CPU time during it. */
   inferenceMs: number;
+  cpuMs?: number;
   /** Copies of every output tensor, in the runtime's output order. */
   outputs: (Float32Array | Uint8Array | Int8Array | Int32Array)[];
 }
