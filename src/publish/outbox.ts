@@ -188,7 +188,8 @@ export class Outbox {
   }
 
   /**
-   * Queues a message; returns its id (increasing, never reused in this directory). Drops the oldest when over a limit.
+   * Queues a message; returns its id (increasing; never reused in this directory for a message written to it: after a
+   * SIGKILL, ids of messages delivered before they were written may come again). Drops the oldest when over a limit.
    * `inFlight`: the publisher sends it to a connected broker now, so its write may wait persistAfterMs for the ack.
    */
   push(msg: OutboxMessage, inFlight = false): number {
@@ -249,9 +250,11 @@ export class Outbox {
     const e = this.pending.get(id);
     if (!e) return;
     this.pending.delete(id);
-    this.deferred.delete(id); // delivered before it had to be written: it never is
     this.bytes -= e.bytes;
     this.compact();
+    // Delivered before it had to be written: nothing on disk to settle, and no ack file to rewrite for it (the file
+    // would otherwise be rewritten every ackFlushMs while detections flow, for ids that never touched the disk).
+    if (this.deferred.delete(id)) return;
     this.settle(id);
   }
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Outbox, type OutboxMessage, type OutboxOptions } from '../../src/publish/outbox.js';
 import { silentLogger } from '../../src/system/logger.js';
-import { until } from '../helpers/wait.js';
+import { sleep, until } from '../helpers/wait.js';
 
 const msg = (n: number): OutboxMessage => ({ topic: `mobilenet-edge/test/cam/detections`, payload: Buffer.from(`{"n":${n}}`), qos: 1, retain: false });
 const nOf = (m: OutboxMessage): number => JSON.parse(m.payload.toString()).n as number;
@@ -39,11 +39,17 @@ afterEach(async () => {
 });
 
 describe('outbox with persistAfterMs: detections in flight to a connected broker', () => {
-  it('never writes what the broker acknowledges in time: the disk sees nothing', async () => {
+  it('never writes what the broker acknowledges in time: the disk sees nothing, the ack file included', async () => {
     const dir = tmpDir();
-    const o = await open(dir, { persistAfterMs: 60_000 });
+    const o = await open(dir, { persistAfterMs: 60_000, ackFlushMs: 10 });
+    const acks = path.join(dir, 'acks.json');
+    await sleep(50); // the flush that open() schedules
+    const acksBefore = fs.statSync(acks);
     for (let n = 0; n < 100; n++) o.ack(o.push(msg(n), true));
+    await sleep(100); // ten ack flush periods
     expect(diskBytes(dir)).toBe(0);
+    const acksAfter = fs.statSync(acks);
+    expect([acksAfter.ino, acksAfter.mtimeMs]).toEqual([acksBefore.ino, acksBefore.mtimeMs]); // not rewritten (rename)
     expect(o.stats()).toMatchObject({ depth: 0, deferred: 0, memoryOnly: 0 });
     expect(await afterRestart(o, dir)).toEqual([]);
   });
