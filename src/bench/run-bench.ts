@@ -20,7 +20,7 @@ import { ProcessStats } from '../stats/process-stats.js';
 import type { Logger } from '../system/logger.js';
 import { DetectionsProbe } from './detections-probe.js';
 import { PipelineGroup } from './pipeline-group.js';
-import { defaultWarmupSec, phaseTime, planBench } from './plan.js';
+import { phaseTime, planBench } from './plan.js';
 import { runClassifierBench, type ClassifierBenchReport } from './classifier-run.js';
 import { childPids } from './proc-stat.js';
 import { RawHost, runRawLoop } from './raw-loop.js';
@@ -145,7 +145,7 @@ export async function runBench(opts: BenchOptions, log: Logger, progress: Progre
       ? `${cameraJpegs.count} camera frames (${CAMERA_JPEG.width}x${CAMERA_JPEG.height} baseline JPEG, q${CAMERA_JPEG.quality}, 4:2:0) made from ${opts.images}`
       : `${opts.images}, as they are`;
     const candidates = opts.threads === 'sweep' ? sweepCandidates(opts.cores) : [opts.threads];
-    const times = planBench(opts.seconds, opts.threads === 'sweep' ? candidates.length : 0, opts.warmupSec ?? defaultWarmupSec(opts.seconds));
+    const times = planBench(opts.seconds, opts.threads === 'sweep' ? candidates.length : 0, opts.warmupSec);
     let sweep: SweepPoint[] | undefined;
     let threads = candidates[0]!;
     if (opts.threads === 'sweep') {

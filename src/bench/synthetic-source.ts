@@ -56,7 +56,7 @@ export class SyntheticSource implements FrameSource {
     this.step = Math.max(2, (opts.step ?? 4) & ~1);
     this.pattern = drawPattern(this.width, this.height);
     this.layout = i420Layout(this.width, this.height, 'none');
-    this.yuvPool = new FrameBufferPool(this.layout.frameSize, undefined, 'i420');
+    this.yuvPool = FrameBufferPool.forI420(this.layout.frameSize);
   }
 
   async start(sink: FrameSink): Promise<void> {

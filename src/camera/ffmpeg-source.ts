@@ -66,7 +66,7 @@ export class FfmpegSource implements FrameSource {
     }
     if (!(options.fps > 0) || !Number.isFinite(options.fps)) throw new Error(`camera ${camera}: fps must be > 0, got ${options.fps}`);
     this.layout = i420Layout(options.width, options.height, 'none');
-    this.yuvPool = new FrameBufferPool(this.layout.frameSize, undefined, 'i420');
+    this.yuvPool = FrameBufferPool.forI420(this.layout.frameSize);
     this.rgbPool = new FrameBufferPool(options.width * options.height * 3);
     // The input's own password, raw and percent-decoded, wherever ffmpeg quotes it (its errors name the URL), plus
     // the URL pattern; then the whole-value mask for a password too short to be hunted as a literal.

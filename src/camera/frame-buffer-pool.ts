@@ -31,6 +31,11 @@ export class FrameBufferPool {
     this.arena = kind === 'i420' ? PixelArena.create(size, keep + ARENA_IN_USE) : undefined;
   }
 
+  /** A pool for a camera's I420 frames: lent from a PixelArena, where the resize kernel reads them in place. */
+  static forI420(size: number): FrameBufferPool {
+    return new FrameBufferPool(size, undefined, 'i420');
+  }
+
   acquire(): Lease {
     let data = this.free.pop();
     if (!data) {

@@ -110,7 +110,7 @@ export class RpicamSource implements FrameSource {
       const rule = await this.strideRule();
       this.layout = i420Layout(width, height, rule);
       this.pool = new FrameBufferPool(width * height * 3);
-      this.yuvPool = new FrameBufferPool(this.layout.frameSize, undefined, 'i420');
+      this.yuvPool = FrameBufferPool.forI420(this.layout.frameSize);
     }
     if (this.stopped) return;
     this.supervisor.start();
