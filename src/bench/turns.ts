@@ -21,6 +21,10 @@ const SETTLE_FRAMES = 3;
 /** A slice holds at least this many frames of a slow model (a ratio from a handful of frames is noise). */
 const MIN_SLICE_FRAMES = 15;
 
+/** The warm-up's turns: raw and pipeline, about a second each round, 40 % raw (as the measured rounds). */
+const WARMUP_TURN_MS = 1000;
+const RAW_WARMUP_SHARE = 0.4;
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const rssMb = (): number => process.memoryUsage().rss / 1048576;
 
@@ -31,7 +35,17 @@ const rssMb = (): number => process.memoryUsage().rss / 1048576;
  */
 export async function runInTurns(raw: RawHost, group: PipelineGroup, plan: TurnsPlan, sampleProcess: () => ProcessSample): Promise<Turns> {
   await group.start();
-  await sleep(plan.pipelineWarmupMs);
+  // The pipeline alone first (V8 compiles the daemon's hot code), then in turns with the raw loop, unmeasured: the
+  // raw loop shares the host client with the pipeline, and its first calls deoptimize that code (other object
+  // shapes). Without these turns the measured windows paid for the recompiles: ~8 % of the daemon's CPU.
+  const aloneMs = plan.pipelineWarmupMs / 2;
+  await sleep(aloneMs);
+  for (let left = plan.pipelineWarmupMs - aloneMs; left > 0; left -= WARMUP_TURN_MS) {
+    await group.pause();
+    await raw.slice(Math.min(left, WARMUP_TURN_MS) * RAW_WARMUP_SHARE); // the measured slices' own code too
+    group.resume();
+    await sleep(Math.min(left, WARMUP_TURN_MS) * (1 - RAW_WARMUP_SHARE));
+  }
   const warmupFrames = group.totals().processed;
   await group.pause();
   await raw.warm(plan.warmupMs);

@@ -31,8 +31,9 @@ Options:
   --seconds S         total time: 75 % raw and synthetic pipeline in turns, 25 % JPEG (a sweep takes 20 %
                       first) (default 20)
   --warmup S          the pipeline runs this long before anything is measured, on top of --seconds (default: half
-                      of --seconds, 10 at most): V8 compiles the daemon's hot code during its first thousands of
-                      frames, and a daemon's steady state is what runs for days
+                      of --seconds, 10 at most), its second half in turns with the raw loop: V8 compiles the
+                      daemon's hot code during its first thousands of frames (and again where the raw loop's first
+                      calls deoptimize the host client they share), and a daemon's steady state is what runs for days
   --cameras N         synthetic cameras sharing the detector (default 1): their fps each, and slowest/fastest
   --threads N|sweep   CPU inference threads (default 1); sweep tries 1..min(4, 2 x cores) in the raw loop
                       and uses the fastest for the rest
