@@ -423,15 +423,19 @@ export class RecentMedian {
   add(ms: number): void {
     if (!Number.isFinite(ms)) return;
     const sorted = this.sorted;
-    if (this.samples.length < this.size) this.samples.push(ms);
-    else {
-      // The sample that leaves: out of the sorted copy too.
-      sorted.splice(sorted.indexOf(this.samples[this.next]!), 1);
+    // i: the free place in the sorted copy, at its end; the new sample moves down from there to where it belongs.
+    let i = sorted.length;
+    if (this.samples.length < this.size) {
+      this.samples.push(ms);
+      sorted.push(ms);
+    } else {
+      // The sample that leaves: out of the sorted copy too, the ones after it moved up (no splice: it makes an array).
+      const n = sorted.length;
+      for (let j = sorted.indexOf(this.samples[this.next]!); j < n - 1; j++) sorted[j] = sorted[j + 1]!;
       this.samples[this.next] = ms;
+      i = n - 1;
     }
     this.next = (this.next + 1) % this.size;
-    let i = sorted.length;
-    sorted.push(ms);
     while (i > 0 && sorted[i - 1]! > ms) {
       sorted[i] = sorted[i - 1]!;
       i--;
