@@ -1,5 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, statSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, closeSync, constants, mkdtempSync, openSync, rmSync, statSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 /*
@@ -24,16 +26,108 @@ const LIFELINE = [
   'exec "$@" 3<&-',
 ].join('\n');
 
+/** The program's stdout as the daemon reads it: every byte goes to the spawner's `onData`, in order. */
+export interface ProgramOutput {
+  /** Resolves once the output has ended (the last writer closed it, or destroy()) and every byte read went to onData. */
+  readonly closed: Promise<void>;
+  /** Stops reading and closes the daemon's end (a stray process still holding the other end gets EPIPE). */
+  destroy(): void;
+}
+
+/** One read of a camera's output: the pipe holds 64 KB, so a read never brings more. */
+const READ_BYTES = 64 * 1024;
+
 /**
- * Spawns `bin` in a new process group guarded by a lifeline (above). stdout and stderr are pipes; stdin is the
- * lifeline, never written. Throws synchronously an ENOENT or EACCES error, like a failed spawn would report, when
- * `bin` cannot be run: once the shell is running, only its exit code would say so.
+ * Spawns `bin` in a new process group guarded by a lifeline (above). stdin is the lifeline, never written; stderr is
+ * a pipe; stdout goes to `onData`, a chunk at a time, each chunk valid only during the call (copy what must stay).
+ *
+ * stdout is read into one buffer, reused (readInto): Node's pipe allocates a new 64 KB buffer for every read, and a
+ * 640x480 camera at 30 fps made 15 MB of them a second, which V8 counts as external memory: a full mark-compact of
+ * the daemon's heap every 0.6-1 s, about a third of its CPU (measured: perf, --trace-gc; docs/performance.md).
+ * Where a FIFO cannot be made, Node's pipe is used as before.
+ *
+ * Throws synchronously an ENOENT or EACCES error, like a failed spawn would report, when `bin` cannot be run: once
+ * the shell is running, only its exit code would say so.
  */
-export function spawnInGroup(bin: string, args: string[], env: NodeJS.ProcessEnv | undefined, name: string): ChildProcess {
+export function spawnInGroup(
+  bin: string,
+  args: string[],
+  env: NodeJS.ProcessEnv | undefined,
+  name: string,
+  onData: (chunk: Buffer) => void,
+): { child: ChildProcess; output: ProgramOutput } {
   const file = resolveExecutable(bin, (env ?? process.env).PATH ?? '');
-  const child = spawn('/bin/sh', ['-c', LIFELINE, name, file, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env, detached: true });
+  const fifo = openAnonymousFifo();
+  let child: ChildProcess;
+  try {
+    child = spawn('/bin/sh', ['-c', LIFELINE, name, file, ...args], { stdio: ['pipe', fifo ? fifo.writeFd : 'pipe', 'pipe'], env, detached: true });
+  } catch (err) {
+    if (fifo) closeSync(fifo.readFd);
+    throw err;
+  } finally {
+    // The child has its copy of the write end: the daemon's must go, or the reader would never see the end.
+    if (fifo) closeSync(fifo.writeFd);
+  }
   child.stdin!.on('error', () => {}); // never written; a pipe error on it means nothing
-  return child;
+  return { child, output: fifo ? readInto(fifo.readFd, onData) : nodePipe(child, onData) };
+}
+
+/**
+ * A pipe whose read end the daemon can read with its own buffer: a FIFO opened at both ends, then unlinked, so it is
+ * as anonymous as pipe(2) and nothing is left on disk. Node has no pipe(2), and a net.Socket reads into a buffer of
+ * its own (`onread`) only on a descriptor it was given. Undefined where one cannot be made (no mkfifo, no temp dir).
+ */
+function openAnonymousFifo(): { readFd: number; writeFd: number } | undefined {
+  let dir: string | undefined;
+  try {
+    dir = mkdtempSync(path.join(tmpdir(), 'mobilenet-edge-'));
+    const fifo = path.join(dir, 'out');
+    execFileSync('mkfifo', ['-m', '600', fifo], { stdio: 'ignore' });
+    // Non-blocking for the event loop's end; the program's end (opened next, which a reader lets succeed at once) is
+    // an ordinary blocking stdout.
+    const readFd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      return { readFd, writeFd: openSync(fifo, constants.O_WRONLY) };
+    } catch (err) {
+      closeSync(readFd);
+      throw err;
+    }
+  } catch {
+    return undefined;
+  } finally {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function readInto(fd: number, onData: (chunk: Buffer) => void): ProgramOutput {
+  const buffer = Buffer.allocUnsafe(READ_BYTES);
+  const socket = new Socket({
+    fd,
+    readable: true,
+    writable: false,
+    onread: {
+      buffer,
+      callback: (bytes: number, buf: Buffer) => {
+        onData(buf.subarray(0, bytes));
+        return true;
+      },
+    },
+    // Node reads into `onread` on a socket made from a descriptor too (the inference host's frame reader does);
+    // @types/node lists it only for connect().
+  } as ConstructorParameters<typeof Socket>[0]);
+  socket.on('error', () => {}); // a read error ends the output like EOF: the program's exit says what happened
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  return { closed, destroy: () => socket.destroy() };
+}
+
+function nodePipe(child: ChildProcess, onData: (chunk: Buffer) => void): ProgramOutput {
+  const stdout = child.stdout!;
+  stdout.on('data', onData);
+  const closed = new Promise<void>((resolve) => {
+    if (stdout.closed) resolve();
+    else stdout.once('close', () => resolve());
+  });
+  return { closed, destroy: () => stdout.destroy() };
 }
 
 /** Signals the child's whole group. Only while the lifeline is held: the watcher keeps the group id from being reused. */

@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import type { Logger } from '../system/logger.js';
 import type { CameraState } from './frame.js';
-import { endGroup, signalGroup, spawnInGroup } from './process-group.js';
+import { endGroup, signalGroup, spawnInGroup, type ProgramOutput } from './process-group.js';
 
 export interface SupervisorTiming {
   backoffMinMs: number;
@@ -162,10 +162,13 @@ export class SupervisedProcess {
   private spawnChild(): void {
     let command: { bin: string; args: string[] } | null = null;
     let child: ChildProcess;
+    let output: ProgramOutput;
+    // Never paused: a pipe left full makes the producer block or tear frames. Slow consumers drop in JS.
+    let run: RunHandlers | undefined;
     try {
       command = this.spec.command();
       this.logger.debug({ bin: command.bin, args: command.args.map(this.scrub) }, `starting ${this.spec.name}`);
-      child = spawnInGroup(command.bin, command.args, this.spec.env, this.spec.name);
+      ({ child, output } = spawnInGroup(command.bin, command.args, this.spec.env, this.spec.name, (chunk) => run!.data(chunk)));
     } catch (err) {
       // A binary that is missing or not executable, or arguments spawn cannot pass at all (a NUL byte): no restart
       // can help.
@@ -179,10 +182,10 @@ export class SupervisedProcess {
     this.firstFrameAt = null;
     this.stalledAfterMs = null;
     this.lastFrameAt = performance.now();
-    const run = this.events.run();
+    // Set before any output can be read (reads come from the event loop, after this method returns).
+    run = this.events.run();
+    const handlers = run;
     let spawnError: NodeJS.ErrnoException | null = null;
-    // Never pause stdout: a pipe left full makes the producer block or tear frames. Slow consumers drop in JS.
-    child.stdout!.on('data', (chunk: Buffer) => run.data(chunk));
     this.collectStderr(child);
     child.on('error', (err: NodeJS.ErrnoException) => {
       if (child.pid === undefined) spawnError = err;
@@ -194,22 +197,25 @@ export class SupervisedProcess {
     child.once('exit', () => {
       const sweep = setTimeout(() => {
         signalGroup(child, 'SIGKILL');
-        child.stdout?.destroy();
+        output.destroy();
         child.stderr?.destroy();
       }, this.timing.killAfterMs);
-      child.once('close', () => clearTimeout(sweep));
+      void closed.then(() => clearTimeout(sweep));
     });
     child.once('close', () => endGroup(child));
-    this.exited = new Promise((resolve) => {
-      child.once('close', (code: number | null, signal: NodeJS.Signals | null) => {
-        this.child = null;
-        if (this.stallTimer) clearTimeout(this.stallTimer);
-        this.stallTimer = null;
-        run.end();
-        if (spawnError) this.giveUp(this.spec.spawnFailure(spawnError, bin));
-        else this.onExit(code, signal);
-        resolve();
-      });
+    // Ended: the process has exited and closed its pipes, and its output has been read to the last byte (it is not
+    // among the child's own pipes when it is a FIFO).
+    const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+      child.once('close', (code: number | null, signal: NodeJS.Signals | null) => resolve({ code, signal }));
+    });
+    const closed = Promise.all([ended, output.closed]);
+    this.exited = closed.then(([{ code, signal }]) => {
+      this.child = null;
+      if (this.stallTimer) clearTimeout(this.stallTimer);
+      this.stallTimer = null;
+      handlers.end();
+      if (spawnError) this.giveUp(this.spec.spawnFailure(spawnError, bin));
+      else this.onExit(code, signal);
     });
     this.armStallWatch(child);
   }
