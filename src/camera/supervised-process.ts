@@ -164,11 +164,11 @@ export class SupervisedProcess {
     let child: ChildProcess;
     let output: ProgramOutput;
     // Never paused: a pipe left full makes the producer block or tear frames. Slow consumers drop in JS.
-    let run: RunHandlers | undefined;
+    const to: { run?: RunHandlers } = {};
     try {
       command = this.spec.command();
       this.logger.debug({ bin: command.bin, args: command.args.map(this.scrub) }, `starting ${this.spec.name}`);
-      ({ child, output } = spawnInGroup(command.bin, command.args, this.spec.env, this.spec.name, (chunk) => run!.data(chunk)));
+      ({ child, output } = spawnInGroup(command.bin, command.args, this.spec.env, this.spec.name, (chunk) => to.run!.data(chunk)));
     } catch (err) {
       // A binary that is missing or not executable, or arguments spawn cannot pass at all (a NUL byte): no restart
       // can help.
@@ -183,8 +183,7 @@ export class SupervisedProcess {
     this.stalledAfterMs = null;
     this.lastFrameAt = performance.now();
     // Set before any output can be read (reads come from the event loop, after this method returns).
-    run = this.events.run();
-    const handlers = run;
+    const handlers = (to.run = this.events.run());
     let spawnError: NodeJS.ErrnoException | null = null;
     this.collectStderr(child);
     child.on('error', (err: NodeJS.ErrnoException) => {
