@@ -1,0 +1,86 @@
+/**
+ * What the daemon costs per frame where a Pi user meets it: a camera at its own frame rate (not the bench's camera
+ * faster than the detector), here the fake Pi camera of the tests (ffmpeg writing 640x480 I420 in real time, as
+ * rpicam-vid does), MobileNet v1 0.25-128 on the CPU, the real broker. The daemon runs as `mobilenet-edge run` does;
+ * after a warm-up its CPU and its inference host's (/proc/<pid>/stat) are read over a window in which the detections
+ * are counted on the broker. The camera's own process (ffmpeg making the picture) is not counted: rpicam-vid's cost
+ * is the camera's. Needs a build (npm run build), ffmpeg, and a broker on 127.0.0.1:1883.
+ *   npx tsx scripts/camera-cost.ts [FPS=30] [SECONDS=20] [WARMUP=15]
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import mqtt from 'mqtt';
+
+const [fps = 30, seconds = 20, warmup = 15] = process.argv.slice(2).map(Number);
+const root = resolve(import.meta.dirname, '..');
+const model = ['models', '../shared/models'].map((d) => resolve(root, d, 'mobilenet_v1_0.25_128_quant.tflite')).find(existsSync);
+if (!model) throw new Error('mobilenet_v1_0.25_128_quant.tflite not found in models/ or ../shared/models');
+const work = mkdtempSync(join(tmpdir(), 'camera-cost-'));
+const config = join(work, 'config.json');
+writeFileSync(
+  config,
+  JSON.stringify({
+    device: { id: 'cost' },
+    log: { level: 'warn' },
+    cameras: {
+      pi: {
+        source: { type: 'rpicam', width: 640, height: 480, framerate: fps, rpicamPath: join(root, 'test/fixtures/rpicam/rpicam-vid') },
+        detect: { fps: 0 },
+        motion: { enabled: false },
+      },
+    },
+    detector: { backend: 'cpu', model: { cpu: model }, kind: 'classification', labels: null },
+    mqtt: { url: 'mqtt://127.0.0.1:1883', topicPrefix: 'camera-cost', outbox: { dir: join(work, 'outbox') } },
+    stats: { intervalSec: 10 },
+  }),
+);
+
+const ticks = (pid: number): number => {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(f[11]) + Number(f[12]); // utime + stime, in 10 ms ticks
+};
+const switches = (pid: number): number =>
+  readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .filter((l) => /ctxt_switches/.test(l))
+    .reduce((n, l) => n + Number(l.split(/\s+/)[1]), 0);
+const children = (pid: number): number[] =>
+  readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+const comm = (pid: number): string => readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+const daemon = spawn(process.execPath, ['--max-semi-space-size=4', join(root, 'dist/main.js'), 'run', '--config', config], {
+  env: { ...process.env, MALLOC_ARENA_MAX: '2' },
+  stdio: ['ignore', 'ignore', 'inherit'],
+});
+const pid = daemon.pid!;
+const client = mqtt.connect('mqtt://127.0.0.1:1883');
+let frames = 0;
+let counting = false;
+client.on('message', () => counting && frames++);
+client.subscribe('camera-cost/cost/pi/detections');
+try {
+  await sleep(warmup * 1000);
+  // Inference hosts are node children; the camera's shell and ffmpeg are not counted.
+  const hosts = children(pid).filter((c) => comm(c) === 'node');
+  const before = { d: ticks(pid), h: hosts.reduce((n, h) => n + ticks(h), 0), s: switches(pid) };
+  counting = true;
+  await sleep(seconds * 1000);
+  counting = false;
+  const after = { d: ticks(pid), h: hosts.reduce((n, h) => n + ticks(h), 0), s: switches(pid) };
+  const per = (t: number): string => ((t * 10) / Math.max(1, frames)).toFixed(2);
+  console.log(
+    `camera ${fps} fps, ${seconds} s after ${warmup} s: ${frames} frames (${(frames / seconds).toFixed(1)} fps); ` +
+      `daemon ${per(after.d - before.d)} ms CPU a frame, ${(((after.d - before.d) * 10) / (seconds * 10)).toFixed(1)} % of a core; ` +
+      `inference host ${per(after.h - before.h)} ms a frame (the runtime's invoke included); ` +
+      `daemon main thread wake-ups ${((after.s - before.s) / Math.max(1, frames)).toFixed(1)} a frame`,
+  );
+} finally {
+  client.end(true);
+  daemon.kill('SIGTERM');
+  await new Promise((r) => daemon.once('exit', r));
+  rmSync(work, { recursive: true, force: true });
+}
