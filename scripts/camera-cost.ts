@@ -1,11 +1,11 @@
 /**
  * What the daemon costs per frame where a Pi user meets it: a camera at its own frame rate (not the bench's camera
- * faster than the detector), here the fake Pi camera of the tests (ffmpeg writing 640x480 I420 in real time, as
+ * faster than the detector), here the fake Pi camera of the tests (ffmpeg writing I420, 640x480 by default, in real time, as
  * rpicam-vid does), MobileNet v1 0.25-128 on the CPU, the real broker. The daemon runs as `mobilenet-edge run` does;
  * after a warm-up its CPU and its inference host's (/proc/<pid>/stat) are read over a window in which the detections
  * are counted on the broker. The camera's own process (ffmpeg making the picture) is not counted: rpicam-vid's cost
  * is the camera's. Needs a build (npm run build), ffmpeg, and a broker on 127.0.0.1:1883.
- *   npx tsx scripts/camera-cost.ts [FPS=30] [SECONDS=20] [WARMUP=15]
+ *   npx tsx scripts/camera-cost.ts [FPS=30] [SECONDS=20] [WARMUP=15] [WIDTHxHEIGHT=640x480]
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import mqtt from 'mqtt';
 
-const [fps = 30, seconds = 20, warmup = 15] = process.argv.slice(2).map(Number);
+const [fps = 30, seconds = 20, warmup = 15] = process.argv.slice(2, 5).map(Number);
+const [width = 640, height = 480] = (process.argv[5] ?? '640x480').split('x').map(Number);
 const root = resolve(import.meta.dirname, '..');
 const model = ['models', '../shared/models'].map((d) => resolve(root, d, 'mobilenet_v1_0.25_128_quant.tflite')).find(existsSync);
 if (!model) throw new Error('mobilenet_v1_0.25_128_quant.tflite not found in models/ or ../shared/models');
@@ -26,7 +27,7 @@ writeFileSync(
     log: { level: 'warn' },
     cameras: {
       pi: {
-        source: { type: 'rpicam', width: 640, height: 480, framerate: fps, rpicamPath: join(root, 'test/fixtures/rpicam/rpicam-vid') },
+        source: { type: 'rpicam', width, height, framerate: fps, rpicamPath: join(root, 'test/fixtures/rpicam/rpicam-vid') },
         detect: { fps: 0 },
         motion: { enabled: false },
       },
@@ -73,7 +74,7 @@ try {
   const after = { d: ticks(pid), h: hosts.reduce((n, h) => n + ticks(h), 0), s: switches(pid) };
   const per = (t: number): string => ((t * 10) / Math.max(1, frames)).toFixed(2);
   console.log(
-    `camera ${fps} fps, ${seconds} s after ${warmup} s: ${frames} frames (${(frames / seconds).toFixed(1)} fps); ` +
+    `camera ${width}x${height} at ${fps} fps, ${seconds} s after ${warmup} s: ${frames} frames (${(frames / seconds).toFixed(1)} fps); ` +
       `daemon ${per(after.d - before.d)} ms CPU a frame, ${(((after.d - before.d) * 10) / (seconds * 10)).toFixed(1)} % of a core; ` +
       `inference host ${per(after.h - before.h)} ms a frame (the runtime's invoke included); ` +
       `daemon main thread wake-ups ${((after.s - before.s) / Math.max(1, frames)).toFixed(1)} a frame`,
