@@ -124,6 +124,9 @@ export class FfmpegSource implements FrameSource {
     const assembler = new RawFrameAssembler(this.layout.frameSize, (data, firstByteAt, release) => this.onFrame({ data, release }, firstByteAt), this.yuvPool);
     return {
       data: (chunk) => assembler.push(chunk),
+      // Read in place: ffmpeg's bytes land in the frame's buffer itself.
+      into: () => assembler.into(),
+      wrote: (bytes) => assembler.wrote(bytes),
       end: () => {
         const lost = assembler.reset();
         if (lost > 0) this.logger.debug({ bytes: lost }, 'partial frame at ffmpeg exit discarded');

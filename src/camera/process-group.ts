@@ -34,14 +34,26 @@ export interface ProgramOutput {
   destroy(): void;
 }
 
+/** Where a camera program's stdout goes. */
+export interface OutputSink {
+  /** A chunk of the output, valid only during the call (copy what must stay). */
+  data(chunk: Buffer): void;
+  /**
+   * For a sink that takes the bytes in place: where the next read should land, then how many did. The FIFO reader
+   * uses them when both are there (no copy of the output at all); Node's pipe never does (it calls data()).
+   */
+  into?(): Uint8Array;
+  wrote?(bytes: number): void;
+}
+
 /** One read of a camera's output: the pipe holds 64 KB, so a read never brings more. */
 const READ_BYTES = 64 * 1024;
 
 /**
  * Spawns `bin` in a new process group guarded by a lifeline (above). stdin is the lifeline, never written; stderr is
- * a pipe; stdout goes to `onData`, a chunk at a time, each chunk valid only during the call (copy what must stay).
+ * a pipe; stdout goes to `sink`, read in place where the sink says where (into) and else a chunk at a time.
  *
- * stdout is read into one buffer, reused (readInto): Node's pipe allocates a new 64 KB buffer for every read, and a
+ * stdout is read into the sink's memory or one buffer, reused (readInto): Node's pipe allocates a new 64 KB buffer for every read, and a
  * 640x480 camera at 30 fps made 15 MB of them a second, which V8 counts as external memory: a full mark-compact of
  * the daemon's heap every 0.6-1 s, about a third of its CPU (measured: perf, --trace-gc; docs/performance.md).
  * Where a FIFO cannot be made, Node's pipe is used as before.
@@ -54,7 +66,7 @@ export function spawnInGroup(
   args: string[],
   env: NodeJS.ProcessEnv | undefined,
   name: string,
-  onData: (chunk: Buffer) => void,
+  sink: OutputSink,
 ): { child: ChildProcess; output: ProgramOutput } {
   const file = resolveExecutable(bin, (env ?? process.env).PATH ?? '');
   const fifo = openAnonymousFifo();
@@ -69,7 +81,7 @@ export function spawnInGroup(
     if (fifo) closeSync(fifo.writeFd);
   }
   child.stdin!.on('error', () => {}); // never written; a pipe error on it means nothing
-  return { child, output: fifo ? readInto(fifo.readFd, onData) : nodePipe(child, onData) };
+  return { child, output: fifo ? readInto(fifo.readFd, sink) : nodePipe(child, sink) };
 }
 
 /**
@@ -99,19 +111,24 @@ function openAnonymousFifo(): { readFd: number; writeFd: number } | undefined {
   }
 }
 
-function readInto(fd: number, onData: (chunk: Buffer) => void): ProgramOutput {
-  const buffer = Buffer.allocUnsafe(READ_BYTES);
+function readInto(fd: number, sink: OutputSink): ProgramOutput {
+  const { into, wrote } = sink;
+  // Node asks the function for the buffer of every read (the first one as the socket is made).
+  const onread =
+    into && wrote
+      ? { buffer: () => into.call(sink), callback: (bytes: number) => (wrote.call(sink, bytes), true) }
+      : {
+          buffer: Buffer.allocUnsafe(READ_BYTES),
+          callback: (bytes: number, buf: Buffer) => {
+            sink.data(buf.subarray(0, bytes));
+            return true;
+          },
+        };
   const socket = new Socket({
     fd,
     readable: true,
     writable: false,
-    onread: {
-      buffer,
-      callback: (bytes: number, buf: Buffer) => {
-        onData(buf.subarray(0, bytes));
-        return true;
-      },
-    },
+    onread,
     // Node reads into `onread` on a socket made from a descriptor too (the inference host's frame reader does);
     // @types/node lists it only for connect().
   } as ConstructorParameters<typeof Socket>[0]);
@@ -120,9 +137,9 @@ function readInto(fd: number, onData: (chunk: Buffer) => void): ProgramOutput {
   return { closed, destroy: () => socket.destroy() };
 }
 
-function nodePipe(child: ChildProcess, onData: (chunk: Buffer) => void): ProgramOutput {
+function nodePipe(child: ChildProcess, sink: OutputSink): ProgramOutput {
   const stdout = child.stdout!;
-  stdout.on('data', onData);
+  stdout.on('data', (chunk: Buffer) => sink.data(chunk));
   const closed = new Promise<void>((resolve) => {
     if (stdout.closed) resolve();
     else stdout.once('close', () => resolve());

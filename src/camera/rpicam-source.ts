@@ -150,7 +150,13 @@ export class RpicamSource implements FrameSource {
     if (this.layout) {
       // Each frame is cut straight into a pooled buffer (where the resize kernel reads it), owned by the frame.
       const assembler = new RawFrameAssembler(this.layout.frameSize, (data, firstByteAt, release) => this.onI420({ data, release }, firstByteAt), this.yuvPool!);
-      return { data: (chunk) => assembler.push(chunk), end: () => this.discarded(assembler.reset(), 'partial frame') };
+      return {
+        data: (chunk) => assembler.push(chunk),
+        // Read in place: rpicam-vid's bytes land in the frame's buffer itself.
+        into: () => assembler.into(),
+        wrote: (bytes) => assembler.wrote(bytes),
+        end: () => this.discarded(assembler.reset(), 'partial frame'),
+      };
     }
     const { width, height } = this.settings;
     const splitter = new MjpegSplitter(

@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import type { Logger } from '../system/logger.js';
 import type { CameraState } from './frame.js';
-import { endGroup, signalGroup, spawnInGroup, type ProgramOutput } from './process-group.js';
+import { endGroup, signalGroup, spawnInGroup, type OutputSink, type ProgramOutput } from './process-group.js';
 
 export interface SupervisorTiming {
   backoffMinMs: number;
@@ -68,9 +68,11 @@ export interface ProcessSpec {
   scrub?(text: string): string;
 }
 
-/** What the owner does with one run's output: every stdout chunk, then the end (to drop a partial frame). */
-export interface RunHandlers {
-  data(chunk: Buffer): void;
+/**
+ * What the owner does with one run's output: every stdout chunk (or, with into/wrote, the bytes read in place: see
+ * OutputSink), then the end (to drop a partial frame).
+ */
+export interface RunHandlers extends OutputSink {
   end(): void;
 }
 
@@ -163,13 +165,16 @@ export class SupervisedProcess {
     let command: { bin: string; args: string[] } | null = null;
     let child: ChildProcess;
     let output: ProgramOutput;
+    // The run's handlers exist before the output does: a reader in place asks them where to read as it is made.
     // Never paused: a pipe left full makes the producer block or tear frames. Slow consumers drop in JS.
-    const to: { run?: RunHandlers } = {};
+    let handlers: RunHandlers | undefined;
     try {
       command = this.spec.command();
       this.logger.debug({ bin: command.bin, args: command.args.map(this.scrub) }, `starting ${this.spec.name}`);
-      ({ child, output } = spawnInGroup(command.bin, command.args, this.spec.env, this.spec.name, (chunk) => to.run!.data(chunk)));
+      handlers = this.events.run();
+      ({ child, output } = spawnInGroup(command.bin, command.args, this.spec.env, this.spec.name, handlers));
     } catch (err) {
+      handlers?.end(); // gives back a frame buffer it may have taken for the first read
       // A binary that is missing or not executable, or arguments spawn cannot pass at all (a NUL byte): no restart
       // can help.
       this.giveUp(command ? this.spec.spawnFailure(err as NodeJS.ErrnoException, command.bin) : (err as Error).message);
@@ -182,8 +187,7 @@ export class SupervisedProcess {
     this.firstFrameAt = null;
     this.stalledAfterMs = null;
     this.lastFrameAt = performance.now();
-    // Set before any output can be read (reads come from the event loop, after this method returns).
-    const handlers = (to.run = this.events.run());
+    const run = handlers; // as a const, for the callbacks below
     let spawnError: NodeJS.ErrnoException | null = null;
     this.collectStderr(child);
     child.on('error', (err: NodeJS.ErrnoException) => {
@@ -212,7 +216,7 @@ export class SupervisedProcess {
       this.child = null;
       if (this.stallTimer) clearTimeout(this.stallTimer);
       this.stallTimer = null;
-      handlers.end();
+      run.end();
       if (spawnError) this.giveUp(this.spec.spawnFailure(spawnError, bin));
       else this.onExit(code, signal);
     });

@@ -26,9 +26,11 @@ async function runWriter(): Promise<{ bytes: Buffer; buffers: Set<ArrayBufferLik
   const parts: Buffer[] = [];
   const buffers = new Set<ArrayBufferLike>();
   // The child writes after a pause, so that its stdout can be looked at first.
-  const { child, output } = spawnInGroup(process.execPath, ['-e', `setTimeout(() => { ${WRITER} }, 300)`], undefined, 'writer', (chunk) => {
-    buffers.add(chunk.buffer);
-    parts.push(Buffer.from(chunk)); // a copy: the chunk's memory is reused by the next read
+  const { child, output } = spawnInGroup(process.execPath, ['-e', `setTimeout(() => { ${WRITER} }, 300)`], undefined, 'writer', {
+    data: (chunk) => {
+      buffers.add(chunk.buffer);
+      parts.push(Buffer.from(chunk)); // a copy: the chunk's memory is reused by the next read
+    },
   });
   const stdoutLink = readlinkSync(`/proc/${child.pid}/fd/1`);
   await output.closed;
@@ -52,5 +54,27 @@ describe('a camera program output', () => {
     expect(r.stdoutLink).toMatch(/^pipe:|^socket:/);
     expect(r.bytes.equals(expected())).toBe(true);
     expect(r.buffers.size).toBeGreaterThan(1); // a new buffer per read: what the FIFO saves
+  });
+
+  it('reads in place where the sink says: the bytes land in its memory, in order, with no chunk handed over', async () => {
+    const memory = Buffer.alloc(TOTAL + 10, 0xee);
+    let filled = 0;
+    let windows = 0;
+    let chunks = 0;
+    const { child, output } = spawnInGroup(process.execPath, ['-e', WRITER], undefined, 'writer', {
+      data: () => chunks++,
+      into: () => {
+        windows++;
+        return memory.subarray(filled, Math.min(memory.length, filled + 100_000)); // windows smaller than the pipe's reads too
+      },
+      wrote: (bytes) => (filled += bytes),
+    });
+    await output.closed;
+    endGroup(child);
+    expect(chunks).toBe(0);
+    expect(filled).toBe(TOTAL);
+    expect(memory.subarray(0, TOTAL).equals(expected())).toBe(true);
+    expect(memory.subarray(TOTAL).every((b) => b === 0xee)).toBe(true); // nothing written past what was read
+    expect(windows).toBeGreaterThan(TOTAL / 100_000);
   });
 });

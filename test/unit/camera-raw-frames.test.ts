@@ -31,6 +31,36 @@ describe('RawFrameAssembler', () => {
     expect(assembler.reset()).toBe(0);
   });
 
+  it.each([4, 5])('reads in place (into, wrote): windows never cross a frame, frames are the stream, the pooled buffer is reused (seed %i)', (seed) => {
+    const frameSize = 4 * 3 * 3;
+    const stream = Buffer.from(Array.from({ length: frameSize * 5 + 17 }, (_, i) => (i * 5 + 1) & 255));
+    const pool = new FrameBufferPool(frameSize, 4);
+    const frames: Buffer[] = [];
+    const assembler = new RawFrameAssembler(
+      frameSize,
+      (data, _at, release) => {
+        frames.push(Buffer.from(data));
+        release(); // at once: the next frame reads into the same buffer
+      },
+      pool,
+    );
+    const sizes = chunkSizes(seed, frameSize * 2 + 5);
+    for (let offset = 0; offset < stream.length; ) {
+      const window = assembler.into();
+      expect(window.length).toBeLessThanOrEqual(frameSize);
+      // A read fills at most the window (the pipe may hold less).
+      const n = Math.min(window.length, sizes.next().value as number, stream.length - offset);
+      stream.copy(window, 0, offset, offset + n);
+      assembler.wrote(n);
+      offset += n;
+    }
+    expect(frames).toHaveLength(5);
+    frames.forEach((f, i) => expect(f.equals(stream.subarray(i * frameSize, (i + 1) * frameSize))).toBe(true));
+    expect(assembler.reset()).toBe(17); // the partial frame is discarded, never delivered
+    expect(frames).toHaveLength(5);
+    expect(pool.allocated).toBe(1); // every frame read into the pool's one buffer, in place
+  });
+
   it('frames are independent copies: reusing the chunk buffer does not change a delivered frame', () => {
     const frames: Buffer[] = [];
     const assembler = new RawFrameAssembler(4, (data) => frames.push(data));
