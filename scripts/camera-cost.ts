@@ -12,6 +12,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import mqtt from 'mqtt';
+import { childPids, cpuMsOf } from '../src/bench/proc-stat.js';
 
 const [fps = 30, seconds = 20, warmup = 15] = process.argv.slice(2, 5).map(Number);
 const [width = 640, height = 480] = (process.argv[5] ?? '640x480').split('x').map(Number);
@@ -38,18 +39,12 @@ writeFileSync(
   }),
 );
 
-const ticks = (pid: number): number => {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(f[11]) + Number(f[12]); // utime + stime, in 10 ms ticks
-};
+const cpuMs = (pid: number): number => cpuMsOf(pid) ?? Number.NaN;
 const switches = (pid: number): number =>
   readFileSync(`/proc/${pid}/status`, 'utf8')
     .split('\n')
     .filter((l) => /ctxt_switches/.test(l))
     .reduce((n, l) => n + Number(l.split(/\s+/)[1]), 0);
-const children = (pid: number): number[] =>
-  readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
 const comm = (pid: number): string => readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -66,16 +61,16 @@ client.subscribe('camera-cost/cost/pi/detections');
 try {
   await sleep(warmup * 1000);
   // Inference hosts are node children; the camera's shell and ffmpeg are not counted.
-  const hosts = children(pid).filter((c) => comm(c) === 'node');
-  const before = { d: ticks(pid), h: hosts.reduce((n, h) => n + ticks(h), 0), s: switches(pid) };
+  const hosts = childPids(pid).filter((c) => comm(c) === 'node');
+  const before = { d: cpuMs(pid), h: hosts.reduce((n, h) => n + cpuMs(h), 0), s: switches(pid) };
   counting = true;
   await sleep(seconds * 1000);
   counting = false;
-  const after = { d: ticks(pid), h: hosts.reduce((n, h) => n + ticks(h), 0), s: switches(pid) };
-  const per = (t: number): string => ((t * 10) / Math.max(1, frames)).toFixed(2);
+  const after = { d: cpuMs(pid), h: hosts.reduce((n, h) => n + cpuMs(h), 0), s: switches(pid) };
+  const per = (ms: number): string => (ms / Math.max(1, frames)).toFixed(2);
   console.log(
     `camera ${width}x${height} at ${fps} fps, ${seconds} s after ${warmup} s: ${frames} frames (${(frames / seconds).toFixed(1)} fps); ` +
-      `daemon ${per(after.d - before.d)} ms CPU a frame, ${(((after.d - before.d) * 10) / (seconds * 10)).toFixed(1)} % of a core; ` +
+      `daemon ${per(after.d - before.d)} ms CPU a frame, ${((after.d - before.d) / (seconds * 10)).toFixed(1)} % of a core; ` +
       `inference host ${per(after.h - before.h)} ms a frame (the runtime's invoke included); ` +
       `daemon main thread wake-ups ${((after.s - before.s) / Math.max(1, frames)).toFixed(1)} a frame`,
   );

@@ -31,13 +31,13 @@ export function rssMbOf(pid: number): number | undefined {
   }
 }
 
-/** Direct children of this process (the inference hosts), from /proc/self/task/<tid>/children. */
-export function childPids(): number[] {
+/** Direct children of a process (default this one: the inference hosts), from /proc/<pid>/task/<tid>/children. */
+export function childPids(pid: number | 'self' = 'self'): number[] {
   const pids = new Set<number>();
   try {
-    for (const tid of readdirSync('/proc/self/task')) {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
       try {
-        for (const p of readFileSync(`/proc/self/task/${tid}/children`, 'utf8').trim().split(/\s+/)) if (p) pids.add(Number(p));
+        for (const p of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/)) if (p) pids.add(Number(p));
       } catch {
         // a thread that ended meanwhile
       }

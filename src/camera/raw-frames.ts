@@ -26,8 +26,7 @@ export class RawFrameAssembler {
    * bytes go straight into the frame with no copy at all (the camera's reader, process-group.ts). Then wrote().
    */
   into(): Buffer {
-    this.current ??= this.buffers?.acquire() ?? { data: Buffer.allocUnsafe(this.frameSize), release: NOTHING };
-    return this.current.data.subarray(this.filled, this.frameSize);
+    return this.frameBuffer().data.subarray(this.filled, this.frameSize);
   }
 
   /** `bytes` were read into the window into() gave; a frame complete with them is delivered. */
@@ -41,16 +40,19 @@ export class RawFrameAssembler {
   push(chunk: Buffer): void {
     let offset = 0;
     while (offset < chunk.length) {
-      if (this.filled === 0) {
-        this.current ??= this.buffers?.acquire() ?? { data: Buffer.allocUnsafe(this.frameSize), release: NOTHING };
-        this.firstByteAt = performance.now();
-      }
-      const current = this.current!;
+      const current = this.frameBuffer();
+      if (this.filled === 0) this.firstByteAt = performance.now();
       const copied = chunk.copy(current.data, this.filled, offset, offset + this.frameSize - this.filled);
       offset += copied;
       this.filled += copied;
       if (this.filled === this.frameSize) this.deliver();
     }
+  }
+
+  /** The buffer of the frame being filled, lent by the pool when a frame starts. */
+  private frameBuffer(): { data: Buffer; release(): void } {
+    this.current ??= this.buffers?.acquire() ?? { data: Buffer.allocUnsafe(this.frameSize), release: NOTHING };
+    return this.current;
   }
 
   private deliver(): void {
